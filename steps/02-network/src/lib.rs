@@ -1,0 +1,15 @@
+//! Step 02: answers in Postgres, in a second container on a network made by hand.
+//!
+//! What this step's code adds: waiting for a database that may start after the app
+//! ([`connect`]), settings from the environment including a password file for secrets
+//! ([`settings`]), and the Postgres store with its migration ([`store`]).
+
+pub mod connect;
+pub mod settings;
+pub mod store;
+
+pub use settings::DbArgs;
+pub use store::PgStore;
+
+/// The schema, from `migrations/`, compiled into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

@@ -1,0 +1,98 @@
+//! Answers in Postgres, in the original tutorial's table `cats(name, coat, donut)`.
+
+use sqlx::PgPool;
+use survey::{
+    Answer, AnswerPage, Store, StoreError,
+    store::{PAGE_SIZE, page_offset},
+};
+
+use crate::{
+    MIGRATOR,
+    connect::{ConnectError, connect},
+    settings::{DbArgs, SettingsError},
+};
+
+/// A Postgres-backed [`Store`]. Cloning shares the connection pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("could not bring the database schema up to date")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl PgStore {
+    /// Connects (waiting for the database as long as the settings allow) and runs the
+    /// migrations. Several replicas may start at once: sqlx takes an advisory lock, so the
+    /// table is created exactly once.
+    pub async fn open(args: &DbArgs) -> Result<Self, OpenError> {
+        let pool = connect(args.connect_options()?, args.patience()).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// A store on a pool whose schema is already migrated (as `#[sqlx::test]` provides).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// The pool, for looking at the table directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Store for PgStore {
+    async fn insert(&self, answer: &Answer) -> Result<(), StoreError> {
+        // One statement is one transaction: when `execute` returns, the row is committed.
+        sqlx::query("INSERT INTO cats (name, coat, donut) VALUES ($1, $2, $3)")
+            .bind(answer.name())
+            .bind(answer.coat())
+            .bind(answer.donut())
+            .execute(&self.pool)
+            .await
+            .map_err(|err| StoreError::new("storing an answer", err))?;
+        Ok(())
+    }
+
+    async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM cats")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|err| StoreError::new("counting answers", err))?;
+        // The original table has no id or time column, so "newest first" uses each row's
+        // physical position (ctid): rows are only ever appended here, never updated or
+        // deleted, so later rows sit further on. Step 05 adds a real received-at column.
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT name, coat, donut FROM cats ORDER BY ctid DESC LIMIT $1 OFFSET $2",
+        )
+        .bind(i64::from(PAGE_SIZE))
+        .bind(i64::try_from(page_offset(number)).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|err| StoreError::new("reading answers", err))?;
+        Ok(AnswerPage {
+            answers: rows
+                .into_iter()
+                .map(|(name, coat, donut)| Answer::from_stored(name, coat, donut))
+                .collect(),
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|err| StoreError::new("checking the database", err))?;
+        Ok(())
+    }
+}

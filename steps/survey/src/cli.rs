@@ -1,0 +1,121 @@
+//! What every step's binary shares: settings from flags or the environment, logging, the
+//! `healthcheck` subcommand, and the start-up sequence. A step's `main` only says which store
+//! it uses.
+
+use std::{
+    future::Future,
+    io::IsTerminal,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    process::ExitCode,
+};
+
+use tracing_subscriber::EnvFilter;
+
+use crate::{
+    error::error_chain,
+    healthcheck,
+    routes::app,
+    serve::serve,
+    store::{BoxError, Store},
+};
+
+/// Settings every step takes. Each flag can also be set by the environment variable named
+/// in `--help`, which is how Docker and Compose pass them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address to listen on: 0.0.0.0 in a container (so the published port reaches it),
+    /// 127.0.0.1 to stay private to this machine.
+    #[arg(long, env = "BIND_ADDR", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    pub bind_addr: IpAddr,
+
+    /// Port to listen on. 5000 is the container port; the tutorial publishes it as 2154.
+    #[arg(long, env = "PORT", default_value_t = 5000)]
+    pub port: u16,
+
+    /// Log format: `text` for people, `json` for log collectors. The level comes from
+    /// RUST_LOG (default `info`; try `debug` or `survey=debug,sqlx=warn`).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// The address to listen on.
+    pub fn listen_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bind_addr, self.port)
+    }
+
+    /// Where the `healthcheck` subcommand finds this server: itself, from inside the container.
+    pub fn probe_addr(&self) -> SocketAddr {
+        let ip = if self.bind_addr.is_unspecified() {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            self.bind_addr
+        };
+        SocketAddr::new(ip, self.port)
+    }
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// What to do; serving is the default.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Serve the survey (the default).
+    Serve,
+    /// Ask the server on PORT for /healthz and exit 0 if it is healthy, 1 if not
+    /// (for Docker's HEALTHCHECK in images without curl).
+    Healthcheck,
+}
+
+/// Runs a step's binary: the healthcheck, or logging + `open_store` + serving until a signal.
+/// `open_store` may take a while (step 02 waits for its database), so it runs after logging is
+/// set up and its progress shows.
+pub async fn run<S, F>(command: Option<Command>, settings: Settings, open_store: F) -> ExitCode
+where
+    S: Store,
+    F: Future<Output = Result<S, BoxError>>,
+{
+    if let Some(Command::Healthcheck) = command {
+        let addr = settings.probe_addr();
+        return match healthcheck::probe(addr).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("unhealthy: http://{addr}/healthz: {}", error_chain(&err));
+                ExitCode::FAILURE
+            }
+        };
+    }
+    init_logging(settings.log_format);
+    let store = match open_store.await {
+        Ok(store) => store,
+        Err(err) => return fail("could not open the store", &*err),
+    };
+    match serve(settings.listen_addr(), app(store)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail("could not serve", &err),
+    }
+}
+
+fn fail(what: &str, err: &(dyn std::error::Error + 'static)) -> ExitCode {
+    tracing::error!(error = %error_chain(err), "{what}");
+    ExitCode::FAILURE
+}
+
+/// Sets up logging to stdout (where `docker logs` looks), in the chosen format.
+pub fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a terminal: `docker logs` and log files get plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
+    // A second call (tests start several apps in one process) keeps the first set-up.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,72 @@
+//! The HTML pages, as askama templates (under `templates/`, compiled into the binary and
+//! escaped automatically, so `<script>` in a cat's name is shown, never run).
+
+use askama::Template;
+use axum::{
+    http::{StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+
+use crate::answer::{Answer, FieldErrors, Submission};
+
+/// The survey form, empty or filled in again with what needs fixing.
+#[derive(Debug, Template)]
+#[template(path = "form.html")]
+pub struct FormPage<'a> {
+    pub submission: &'a Submission,
+    pub errors: &'a FieldErrors,
+    pub limits: [usize; 3],
+}
+
+/// "Thanks, Pika!"
+#[derive(Debug, Template)]
+#[template(path = "thanks.html")]
+pub struct ThanksPage<'a> {
+    pub name: Option<&'a str>,
+}
+
+/// The answers so far, newest first, a page at a time.
+#[derive(Debug, Template)]
+#[template(path = "answers.html")]
+pub struct AnswersPage<'a> {
+    pub answers: &'a [Answer],
+    pub total: u64,
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// Every error: a status, a short title and what the visitor can do about it.
+#[derive(Debug, Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub status: u16,
+    pub title: &'a str,
+    pub explanation: &'a str,
+}
+
+/// Renders a page with a status. Rendering our own templates cannot fail in practice; if it
+/// ever did, the visitor still gets a plain answer rather than a dropped connection.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "a page template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The style sheet, compiled in: the page needs nothing from the internet.
+pub async fn style_sheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/style.css"),
+    )
+}

@@ -1,0 +1,135 @@
+//! The router: which address does what. `app(store)` is all a test needs to call the whole
+//! web app in memory, without a server (`app(store).oneshot(request)`).
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Query, State, rejection::QueryRejection},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+use crate::{
+    answer::{COAT_MAX, DONUT_MAX, FieldErrors, NAME_MAX, Submission},
+    error::AppError,
+    form::{BODY_LIMIT, SurveyForm},
+    pages::{self, AnswersPage, FormPage, ThanksPage},
+    store::{PAGE_SIZE, Store},
+};
+
+const LIMITS: [usize; 3] = [NAME_MAX, COAT_MAX, DONUT_MAX];
+
+/// The whole web app on top of a store.
+pub fn app<S: Store>(store: S) -> Router {
+    Router::new()
+        .route("/", get(show_form).post(submit::<S>))
+        .route("/thanks", get(thanks))
+        .route("/answers", get(list_answers::<S>))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz::<S>))
+        .route("/style.css", get(pages::style_sheet))
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        // Last line of defence: a bug that panics answers this one request, not the process.
+        .layer(CatchPanicLayer::new())
+        .with_state(store)
+}
+
+async fn show_form() -> Response {
+    let page = FormPage {
+        submission: &Submission::default(),
+        errors: &FieldErrors::default(),
+        limits: LIMITS,
+    };
+    pages::render(StatusCode::OK, &page)
+}
+
+/// Valid: store, then redirect (303) so a browser refresh cannot post the form twice.
+/// Invalid: show the form again, as typed, with a note per field, and store nothing.
+async fn submit<S: Store>(
+    State(store): State<S>,
+    SurveyForm(submission): SurveyForm,
+) -> Result<Response, AppError> {
+    let answer = match submission.validate() {
+        Ok(answer) => answer,
+        Err(errors) => {
+            let page = FormPage {
+                submission: &submission,
+                errors: &errors,
+                limits: LIMITS,
+            };
+            return Ok(pages::render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+    };
+    store.insert(&answer).await?;
+    tracing::info!(name = answer.name(), "answer stored");
+    let query = serde_urlencoded::to_string([("name", answer.name())]).unwrap_or_default();
+    Ok(Redirect::to(&format!("/thanks?{query}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ThanksQuery {
+    name: Option<String>,
+}
+
+async fn thanks(query: Result<Query<ThanksQuery>, QueryRejection>) -> Response {
+    let name = query.ok().and_then(|Query(q)| q.name);
+    // The name comes from the address bar, so anyone can put anything there: show at most
+    // what a stored name could be (askama escapes it either way).
+    let name = name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && n.chars().count() <= NAME_MAX);
+    pages::render(StatusCode::OK, &ThanksPage { name })
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    page: Option<u32>,
+}
+
+async fn list_answers<S: Store>(
+    State(store): State<S>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let page = match query {
+        Ok(Query(ListQuery { page: None })) => 1,
+        Ok(Query(ListQuery { page: Some(n) })) if n >= 1 => n,
+        _ => {
+            return Err(AppError::BadRequest(
+                "The page number must be a whole number from 1 up.",
+            ));
+        }
+    };
+    let found = store.page(page).await?;
+    let pages = u32::try_from(found.total.div_ceil(u64::from(PAGE_SIZE)))
+        .unwrap_or(u32::MAX)
+        .max(1);
+    let view = AnswersPage {
+        answers: &found.answers,
+        total: found.total,
+        page,
+        pages,
+    };
+    Ok(pages::render(StatusCode::OK, &view))
+}
+
+/// Liveness: the process answers HTTP. Docker's HEALTHCHECK calls this.
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the store answers too. A load balancer sends visitors only when this is 200.
+async fn readyz<S: Store>(State(store): State<S>) -> Response {
+    match store.ready().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(err) => {
+            tracing::warn!(error = %crate::error::error_chain(&err), "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n").into_response()
+        }
+    }
+}

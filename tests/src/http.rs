@@ -1,0 +1,157 @@
+//! Sending requests to the app: in memory through the router, or over real HTTP.
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Request, StatusCode, header::CONTENT_TYPE},
+};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::bad_input::Case;
+
+/// The original tutorial's answer, the one every chapter shows in `select * from cats`.
+pub const PIKA: [(&str, &str); 3] = [
+    ("name", "Pika"),
+    ("coat", "tortie"),
+    ("donut", "strawberry"),
+];
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The `Location` header of a redirect.
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Calls the router once, in memory, as a server would.
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router never fails");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body that can be read")
+        .to_bytes();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// `GET path`.
+pub async fn get(app: &Router, path: &str) -> Reply {
+    send(
+        app,
+        Request::get(path)
+            .body(Body::empty())
+            .expect("valid request"),
+    )
+    .await
+}
+
+/// Posts a urlencoded form built from `fields`.
+pub async fn post_form(app: &Router, fields: &[(&str, &str)]) -> Reply {
+    let body = serde_urlencoded::to_string(fields).expect("strings always encode");
+    let request = Request::post("/")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("valid request");
+    send(app, request).await
+}
+
+/// A bad-input case as an in-memory request.
+pub async fn send_case(app: &Router, case: &Case) -> Reply {
+    let mut request = Request::builder()
+        .method(case.method.clone())
+        .uri(case.path);
+    if let Some(content_type) = case.content_type {
+        request = request.header(CONTENT_TYPE, content_type);
+    }
+    send(
+        app,
+        request
+            .body(Body::from(case.body.clone()))
+            .expect("valid request"),
+    )
+    .await
+}
+
+/// A running app reached over real HTTP, as a browser would; redirects are shown, not
+/// followed, so a test can check the 303.
+#[derive(Debug)]
+pub struct Remote {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Remote {
+    /// The app at `base`, e.g. `http://127.0.0.1:5000`.
+    pub fn new(base: impl Into<String>) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        Self {
+            client,
+            base: base.into(),
+        }
+    }
+
+    /// Posts the original tutorial's answer (Pika, tortie, strawberry); returns the status.
+    pub async fn post_pika(&self) -> StatusCode {
+        let response = self
+            .client
+            .post(format!("{}/", self.base))
+            .form(&PIKA)
+            .send()
+            .await
+            .expect("the app answers");
+        StatusCode::from_u16(response.status().as_u16()).expect("a valid status")
+    }
+
+    /// `GET path`, read as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("the app answers");
+        response.text().await.expect("a readable body")
+    }
+
+    /// Sends a bad-input case; returns the status and body.
+    pub async fn send_case(&self, case: &Case) -> (StatusCode, String) {
+        let method =
+            reqwest::Method::from_bytes(case.method.as_str().as_bytes()).expect("a valid method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{}", self.base, case.path))
+            .body(case.body.clone());
+        if let Some(content_type) = case.content_type {
+            request = request.header(CONTENT_TYPE, content_type);
+        }
+        let response = request.send().await.expect("the app answers");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("a valid status");
+        (status, response.text().await.expect("a readable body"))
+    }
+}

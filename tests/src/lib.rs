@@ -1,0 +1,8 @@
+//! Helpers for the end-to-end tests in `tests/`: the bad-input catalogue every store must
+//! refuse, HTTP in memory and over the wire, a throwaway Postgres cluster, step binaries.
+
+pub mod bad_input;
+pub mod cluster;
+pub mod http;
+pub mod process;
+pub mod psql;

@@ -1,0 +1,145 @@
+//! Running a step's real binary, as a learner runs it on the host.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex, OnceLock},
+    time::{Duration, Instant},
+};
+
+/// Builds a step's binary (once per test process) and returns its path. Tests in this package
+/// cannot name another package's binary directly, so we ask cargo, into the same target dir.
+pub fn step_binary(package: &str) -> PathBuf {
+    static BUILD: OnceLock<Mutex<()>> = OnceLock::new();
+    let _one_at_a_time = BUILD.get_or_init(Default::default).lock();
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("a cargo target dir");
+    let target_dir = profile_dir.parent().expect("a cargo target dir");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--quiet", "--package", package, "--bin", package])
+        .env("CARGO_TARGET_DIR", target_dir);
+    if profile_dir.file_name().is_some_and(|p| p == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "building {package} failed");
+    profile_dir.join(package)
+}
+
+/// A step binary running in the background, its output collected; killed on drop.
+#[derive(Debug)]
+pub struct App {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl App {
+    /// Starts `package`'s binary on 127.0.0.1 with a port of its choosing and extra `env`.
+    pub fn start(package: &str, env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(step_binary(package))
+            .env("BIND_ADDR", "127.0.0.1")
+            .env("PORT", "0")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the step binary starts");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().expect("log lock").push(line);
+                }
+            });
+        }
+        Self { child, lines }
+    }
+
+    /// Everything it printed so far.
+    pub fn output(&self) -> String {
+        self.lines.lock().expect("log lock").join("\n")
+    }
+
+    /// Waits up to `limit` for a line containing `needle` and returns it.
+    pub fn wait_for_line(&mut self, needle: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(line) = self
+                .lines
+                .lock()
+                .expect("log lock")
+                .iter()
+                .find(|l| l.contains(needle))
+            {
+                return line.clone();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the app exited ({status}) before printing {needle:?}:\n{}",
+                    self.output()
+                );
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no line with {needle:?} within {limit:?}; output so far:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for "listening on http://..." and returns that base URL.
+    pub fn wait_until_serving(&mut self, limit: Duration) -> String {
+        let line = self.wait_for_line("listening on http://", limit);
+        let start = line.find("http://").expect("a URL in the line");
+        line[start..].trim().to_owned()
+    }
+
+    /// Sends `signal` (e.g. "TERM") and waits for the exit, returning the exit code.
+    pub fn stop_with(&mut self, signal: &str, limit: Duration) -> Option<i32> {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait on the app") {
+                return status.code();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "the app did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

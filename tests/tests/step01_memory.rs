@@ -1,0 +1,213 @@
+//! Step 01: the survey with answers kept in memory. The router is called in memory
+//! (`app(store).oneshot(...)`), and the binary is run for real where the process matters.
+
+use std::time::Duration;
+
+use axum::{Router, http::StatusCode};
+use step_01_container::MemoryStore;
+use survey::{Store, app};
+use tests::{bad_input, http, process::App};
+
+fn fresh() -> (Router, MemoryStore) {
+    let store = MemoryStore::default();
+    (app(store.clone()), store)
+}
+
+async fn stored(store: &MemoryStore) -> u64 {
+    store.page(1).await.expect("memory never fails").total
+}
+
+/// The front page is the survey form with the original tutorial's placeholders.
+#[tokio::test]
+async fn form_page() {
+    let (app, _) = fresh();
+    let reply = http::get(&app, "/").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    for placeholder in ["Pika", "Tabby", "Jelly"] {
+        assert!(
+            reply
+                .body
+                .contains(&format!("placeholder=\"{placeholder}\""))
+        );
+    }
+    insta::assert_snapshot!(reply.body);
+}
+
+/// A valid answer is stored, the visitor is sent (303) to "Thanks, Pika!", and the answer
+/// shows on the list page.
+#[tokio::test]
+async fn submit_then_thanks_then_listed() {
+    let (app, store) = fresh();
+    let reply = http::post_form(&app, &http::PIKA).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.location(), "/thanks?name=Pika");
+    assert_eq!(stored(&store).await, 1);
+
+    let thanks = http::get(&app, reply.location()).await;
+    assert_eq!(thanks.status, StatusCode::OK);
+    insta::assert_snapshot!(thanks.body);
+
+    let list = http::get(&app, "/answers").await;
+    assert!(
+        list.body
+            .contains("<tr><td>Pika</td><td>tortie</td><td>strawberry</td></tr>"),
+        "{}",
+        list.body
+    );
+}
+
+/// An invalid form comes back as typed (422), with a note at each bad field, and stores nothing.
+#[tokio::test]
+async fn invalid_form_is_shown_again() {
+    let (app, store) = fresh();
+    let long_donut = "sprinkles".repeat(4);
+    let reply = http::post_form(
+        &app,
+        &[("name", "  "), ("coat", "tabby"), ("donut", &long_donut)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reply.body.contains("value=\"tabby\""),
+        "the valid field keeps its text"
+    );
+    assert!(
+        reply.body.contains(&format!("value=\"{long_donut}\"")),
+        "the bad field keeps its text"
+    );
+    assert_eq!(stored(&store).await, 0);
+    insta::assert_snapshot!(reply.body);
+}
+
+/// Every bad request gets its status and a readable page, and nothing is stored.
+#[tokio::test]
+async fn bad_input_is_refused_and_stores_nothing() {
+    let (app, store) = fresh();
+    for case in bad_input::cases() {
+        let reply = http::send_case(&app, &case).await;
+        bad_input::assert_answered(&case, reply.status, &reply.body);
+    }
+    assert_eq!(stored(&store).await, 0);
+}
+
+/// Markup and SQL in answers are stored as typed and shown escaped, never run.
+#[tokio::test]
+async fn script_and_sql_are_stored_literally_and_escaped() {
+    let (app, store) = fresh();
+    let name = "<script>alert('meow')</script>";
+    let coat = "'); DROP TABLE cats; --";
+    let reply = http::post_form(
+        &app,
+        &[("name", name), ("coat", coat), ("donut", "\"glazed\" & co")],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+
+    let page = store.page(1).await.expect("memory never fails");
+    assert_eq!(page.answers[0].name(), name);
+    assert_eq!(page.answers[0].coat(), coat);
+
+    let list = http::get(&app, "/answers").await;
+    assert!(
+        !list.body.contains("<script>"),
+        "markup must be escaped:\n{}",
+        list.body
+    );
+    assert!(
+        list.body
+            .contains("&#60;script&#62;alert(&#39;meow&#39;)&#60;/script&#62;"),
+        "{}",
+        list.body
+    );
+    let thanks = http::get(&app, reply.location()).await;
+    assert!(!thanks.body.contains("<script>"), "{}", thanks.body);
+}
+
+/// The list shows 20 answers a page, newest first, with links between pages.
+#[tokio::test]
+async fn answers_are_paged_newest_first() {
+    let (app, _) = fresh();
+    for n in 1..=45 {
+        let name = format!("Cat {n}");
+        let reply = http::post_form(
+            &app,
+            &[("name", &name), ("coat", "tabby"), ("donut", "jelly")],
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    }
+    let first = http::get(&app, "/answers").await;
+    assert!(first.body.contains("45 answers, newest first."));
+    assert!(first.body.find("Cat 45").expect("newest") < first.body.find("Cat 44").expect("next"));
+    assert!(!first.body.contains("Cat 25<"), "page 1 ends at Cat 26");
+    assert!(first.body.contains("Page 1 of 3"));
+    let last = http::get(&app, "/answers?page=3").await;
+    assert_eq!(last.body.matches("<tr><td>").count(), 5);
+    assert!(last.body.contains("<td>Cat 1</td>"));
+    let beyond = http::get(&app, "/answers?page=4").await;
+    assert_eq!(beyond.status, StatusCode::OK);
+    assert!(beyond.body.contains("There are only 3 pages of answers."));
+}
+
+/// The probes Docker and load balancers use.
+#[tokio::test]
+async fn health_and_readiness() {
+    let (app, _) = fresh();
+    assert_eq!(http::get(&app, "/healthz").await.body, "ok\n");
+    assert_eq!(http::get(&app, "/readyz").await.body, "ready\n");
+    let css = http::get(&app, "/style.css").await;
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+}
+
+/// Error pages are friendly: what went wrong, and a way back.
+#[tokio::test]
+async fn not_found_page() {
+    let (app, _) = fresh();
+    let reply = http::get(&app, "/litter-box").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    insta::assert_snapshot!(reply.body);
+}
+
+/// The lesson of step 01: replace the process and the answers are gone.
+/// Also: `healthcheck` says 0/1, and SIGTERM stops the server cleanly.
+#[tokio::test]
+async fn binary_forgets_answers_when_replaced() {
+    let mut first = App::start("step-01-container", &[]);
+    let base = first.wait_until_serving(Duration::from_secs(60));
+    let remote = http::Remote::new(&base);
+    let port = base.rsplit(':').next().expect("a port").to_owned();
+
+    let healthcheck = |port: &str| {
+        std::process::Command::new(tests::process::step_binary("step-01-container"))
+            .arg("healthcheck")
+            .env("PORT", port)
+            .status()
+            .expect("healthcheck runs")
+            .code()
+    };
+    assert_eq!(healthcheck(&port), Some(0), "healthy while serving");
+
+    assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
+    let listed = remote.get_text("/answers").await;
+    assert!(listed.contains("<td>Pika</td>"));
+
+    assert_eq!(
+        first.stop_with("TERM", Duration::from_secs(10)),
+        Some(0),
+        "SIGTERM is a clean exit"
+    );
+    assert!(
+        first.output().contains("SIGTERM received"),
+        "{}",
+        first.output()
+    );
+    assert_eq!(healthcheck(&port), Some(1), "unhealthy once stopped");
+
+    let mut second = App::start("step-01-container", &[]);
+    let remote = http::Remote::new(second.wait_until_serving(Duration::from_secs(60)));
+    let listed = remote.get_text("/answers").await;
+    assert!(
+        listed.contains("No answers yet."),
+        "a new process starts empty:\n{listed}"
+    );
+}

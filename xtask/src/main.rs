@@ -1,0 +1,54 @@
+//! `cargo xtask ...`: the tutorial's runner. Each command is a module with a `run`.
+
+mod doctor;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xshell::Shell;
+
+/// Runs, checks and tests the steps of the Docker orchestration tutorial.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the tools this project needs, and say how to get each missing one.
+    Doctor(doctor::Doctor),
+    /// Run every check and test of the project (formatting, lints, all tests).
+    Test(test::Test),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One readable line with its causes; no backtrace even when RUST_BACKTRACE is set.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match command {
+        Command::Doctor(cmd) => cmd.run(&sh),
+        Command::Test(cmd) => cmd.run(&sh),
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn project_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
