@@ -128,6 +128,20 @@ impl Remote {
         StatusCode::from_u16(response.status().as_u16()).expect("a valid status")
     }
 
+    /// Does what a visitor does: opens the form, then sends the original tutorial's answer and
+    /// is redirected (303) to the thank-you page.
+    pub async fn answer_the_survey(&self) {
+        assert!(
+            self.get_text("/").await.contains("Tell us about your cat"),
+            "the form is shown"
+        );
+        assert_eq!(
+            self.post_pika().await,
+            StatusCode::SEE_OTHER,
+            "the answer is accepted"
+        );
+    }
+
     /// `GET path`, read as text.
     pub async fn get_text(&self, path: &str) -> String {
         let response = self

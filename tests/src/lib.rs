@@ -6,3 +6,4 @@ pub mod cluster;
 pub mod http;
 pub mod process;
 pub mod psql;
+pub mod xtask;

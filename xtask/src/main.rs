@@ -1,6 +1,12 @@
 //! `cargo xtask ...`: the tutorial's runner. Each command is a module with a `run`.
 
+mod codegen;
+mod diff;
+mod docker;
 mod doctor;
+mod images;
+mod step;
+mod steps;
 mod test;
 
 use std::process::ExitCode;
@@ -18,6 +24,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build, launch, inspect, test or stop one step: `cargo xtask step 3 up`.
+    Step(step::StepCmd),
+    /// Make sure every image the steps need exists (official, or offline stand-ins).
+    Images(images::ImagesCmd),
+    /// Render generated files: every step's Dockerfile from Dockerfile.template.
+    Codegen(codegen::Codegen),
     /// Check the tools this project needs, and say how to get each missing one.
     Doctor(doctor::Doctor),
     /// Run every check and test of the project (formatting, lints, all tests).
@@ -40,6 +52,9 @@ fn run(command: Command) -> anyhow::Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(project_root());
     match command {
+        Command::Step(cmd) => cmd.run(&sh),
+        Command::Images(cmd) => cmd.run(&sh),
+        Command::Codegen(cmd) => cmd.run(&sh),
         Command::Doctor(cmd) => cmd.run(&sh),
         Command::Test(cmd) => cmd.run(&sh),
     }

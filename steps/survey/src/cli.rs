@@ -72,6 +72,47 @@ pub enum Command {
     Healthcheck,
 }
 
+/// A step binary's command line: the shared [`Settings`] plus what the step adds (`Extra`,
+/// e.g. step 02's database settings; [`NoExtra`] for none).
+#[derive(Debug, clap::Parser)]
+#[command(version)]
+pub struct Cli<Extra: clap::Args> {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(flatten)]
+    pub extra: Extra,
+}
+
+/// For a step that adds no settings of its own.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NoExtra {}
+
+/// The whole `main` of a step binary: parses the command line (with the step's one-line
+/// description for `--help`), then runs the healthcheck, or opens the store with
+/// `open_store` and serves until SIGTERM or Ctrl-C.
+pub fn main<Extra, S, F>(about: &'static str, open_store: impl FnOnce(Extra) -> F) -> ExitCode
+where
+    Extra: clap::Args,
+    S: Store,
+    F: Future<Output = Result<S, BoxError>>,
+{
+    let matches = <Cli<Extra> as clap::CommandFactory>::command()
+        .about(about)
+        .get_matches();
+    let cli = <Cli<Extra> as clap::FromArgMatches>::from_arg_matches(&matches)
+        .unwrap_or_else(|err| err.exit());
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli.command, cli.settings, open_store(cli.extra)))
+}
+
 /// Runs a step's binary: the healthcheck, or logging + `open_store` + serving until a signal.
 /// `open_store` may take a while (step 02 waits for its database), so it runs after logging is
 /// set up and its progress shows.

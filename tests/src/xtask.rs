@@ -1,0 +1,125 @@
+//! Running `cargo xtask step N ...` as a learner does, on a copy of the step of the test's own
+//! (its own project name and port), taken down with its volumes when the test ends, failed or not.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Output},
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use crate::cluster::free_port;
+
+/// The workspace root, where `cargo xtask` runs.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_path_buf()
+}
+
+/// Runs `cargo xtask <args>` and returns its output, whatever the exit status.
+pub fn xtask(args: &[&str]) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Command::new(cargo)
+        .args(["run", "--quiet", "--package", "xtask", "--"])
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo runs")
+}
+
+/// What a command printed on stdout, as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A step launched by `cargo xtask step N up`, with its own project name and port.
+#[derive(Debug)]
+pub struct Launched {
+    pub step: u8,
+    pub project: String,
+    pub port: u16,
+    /// What `up` printed on stdout.
+    pub up_output: String,
+}
+
+impl Launched {
+    /// Brings step `step` up; panics with everything it printed if that fails.
+    pub fn up(step: u8) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let project = format!(
+            "survey-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut launched = Self {
+            step,
+            project,
+            port: free_port(),
+            up_output: String::new(),
+        };
+        launched.up_output = launched.run_ok(&["up", "--port", &launched.port.to_string()]);
+        launched
+    }
+
+    /// Runs `cargo xtask step N <args> --project P`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let step = self.step.to_string();
+        let mut all = vec!["step", step.as_str()];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--project", &self.project]);
+        xtask(&all)
+    }
+
+    /// Like `run`, but panics with the output unless it succeeds; returns stdout.
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "cargo xtask step {} {} failed:\n{}\n{}",
+            self.step,
+            args.join(" "),
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout(&output)
+    }
+
+    /// `psql -c SQL` in the step's database container.
+    pub fn psql(&self, sql: &str) -> String {
+        self.run_ok(&["psql", "-c", sql])
+    }
+
+    /// The survey's address.
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        let output = self.run(&["down", "--volumes"]);
+        if !output.status.success() {
+            eprintln!(
+                "cleaning up {} failed: {}",
+                self.project,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
+
+/// Snapshot settings that redact what varies between runs of a step: the test's own project
+/// name and port, plus any `extra` (regex, replacement) pairs.
+pub fn snapshot_settings(launched: &Launched, extra: &[(&str, &str)]) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex::escape(&launched.project), "survey-0N");
+    settings.add_filter(
+        &format!(r"127\.0\.0\.1:{}", launched.port),
+        "127.0.0.1:[port]",
+    );
+    for (regex, replacement) in extra {
+        settings.add_filter(regex, *replacement);
+    }
+    settings
+}

@@ -1,0 +1,92 @@
+//! Step 01 in Docker: `cargo xtask step 1 up` builds the image and runs one container; the
+//! answers live in its memory, so replacing the container loses them.
+
+use axum::http::StatusCode;
+use tests::{http::Remote, xtask::Launched};
+
+/// The form, a submission and the thank-you page, then the answers gone after the container
+/// is replaced: why the next steps add a database.
+#[tokio::test]
+async fn answers_vanish_with_the_container() {
+    let launched = Launched::up(1);
+    tests::xtask::snapshot_settings(&launched, &[])
+        .bind(|| insta::assert_snapshot!(launched.up_output));
+    let remote = Remote::new(launched.base());
+    assert!(
+        remote
+            .get_text("/")
+            .await
+            .contains("Tell us about your cat")
+    );
+    assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
+    assert!(
+        remote
+            .get_text("/thanks?name=Pika")
+            .await
+            .contains("Thanks, Pika!")
+    );
+    assert!(remote.get_text("/answers").await.contains("<td>Pika</td>"));
+
+    launched.run_ok(&["down"]);
+    launched.run_ok(&["up", "--port", &launched.port.to_string()]);
+    // A new client: the old one's kept-alive connection went with the old container.
+    let after = Remote::new(launched.base()).get_text("/answers").await;
+    assert!(
+        after.contains("No answers yet."),
+        "a new container starts empty:\n{after}"
+    );
+}
+
+/// The runtime image holds the static binary and nothing else: well under 25 MB.
+#[test]
+fn app_image_is_small() {
+    let output = std::process::Command::new("docker")
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{.Size}}",
+            "survey/step-01-container",
+        ])
+        .output()
+        .expect("docker runs");
+    assert!(
+        output.status.success(),
+        "build the image first (cargo xtask test does)"
+    );
+    let bytes: u64 = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("a size");
+    assert!(bytes <= 25_000_000, "the app image is {bytes} bytes");
+}
+
+/// Clear errors: an unknown step, and a port that is taken.
+#[test]
+fn clear_errors() {
+    let unknown = tests::xtask::xtask(&["step", "9", "up"]);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("there is no step 9; the steps are 1, 2, 3, 4"),
+        "{stderr}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = taken.local_addr().expect("its address").port().to_string();
+    let busy = tests::xtask::xtask(&[
+        "step",
+        "1",
+        "up",
+        "--port",
+        &port,
+        "--project",
+        "survey-test-busy",
+    ]);
+    assert!(!busy.status.success());
+    let stderr = String::from_utf8_lossy(&busy.stderr);
+    assert!(
+        stderr.contains(&format!("port {port} on 127.0.0.1 is taken")),
+        "{stderr}"
+    );
+}

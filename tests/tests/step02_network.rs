@@ -1,0 +1,19 @@
+//! Step 02 in Docker: a network and two containers wired by hand; the app starts first and
+//! waits for its database.
+
+use axum::http::StatusCode;
+use tests::{http::Remote, xtask::Launched};
+
+/// A posted form is a row in `select * from cats`, seen through psql in the db container.
+#[tokio::test]
+async fn form_lands_in_postgres() {
+    let launched = Launched::up(2);
+    let remote = Remote::new(launched.base());
+    assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
+    insta::assert_snapshot!(launched.psql("select * from cats"));
+    let logs = launched.run_ok(&["logs"]);
+    assert!(
+        logs.contains("connected to Postgres at db:5432/survey"),
+        "{logs}"
+    );
+}

@@ -1,0 +1,69 @@
+//! `cargo xtask step N diff`: what step N adds to step N-1. Not a diff of whole crates (later
+//! steps reuse earlier code instead of copying it) but of the files a lesson is about: the
+//! Dockerfile, the Compose file and the step's own code.
+
+use anyhow::Context;
+use xshell::{Shell, cmd};
+
+use crate::steps::{STEPS, Step};
+
+pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
+    let Some(previous) = STEPS.iter().rev().find(|s| s.number < step.number) else {
+        println!(
+            "Step {} is the first: everything in steps/{} is new.",
+            step.number, step.dir
+        );
+        return Ok(());
+    };
+    let files_of = |s: &Step| -> anyhow::Result<Vec<String>> {
+        let dir = format!("steps/{}", s.dir);
+        let mut files: Vec<String> = cmd!(
+            sh,
+            "git ls-files --cached --others --exclude-standard {dir}"
+        )
+        .quiet()
+        .read()
+        .context("listing the step's files with git")?
+        .lines()
+        .filter(|f| !f.ends_with("Cargo.toml"))
+        .map(|f| f.trim_start_matches(&format!("{dir}/")).to_owned())
+        .collect();
+        files.sort();
+        Ok(files)
+    };
+    let (before, after) = (files_of(previous)?, files_of(&step)?);
+    let mut pairs: Vec<(String, String)> = after
+        .iter()
+        .map(|f| {
+            let old = if before.contains(f) {
+                format!("steps/{}/{f}", previous.dir)
+            } else {
+                "/dev/null".into()
+            };
+            (old, format!("steps/{}/{f}", step.dir))
+        })
+        .collect();
+    let compose = |s: &Step| {
+        let path = s.compose_file();
+        if sh.path_exists(&path) {
+            path
+        } else {
+            "/dev/null".into()
+        }
+    };
+    pairs.push((compose(previous), compose(&step)));
+    println!(
+        "What step {} adds to step {}:",
+        step.number, previous.number
+    );
+    for (old, new) in pairs.into_iter().filter(|(old, new)| old != new) {
+        // git diff --no-index exits 1 when the files differ: that is the normal case here.
+        cmd!(
+            sh,
+            "git --no-pager diff --no-index --color=auto {old} {new}"
+        )
+        .ignore_status()
+        .run()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Talking to Docker: checks with clear fixes, and waiting for containers to be healthy.
+
+use std::{
+    io::Write,
+    net::TcpListener,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use xshell::{Shell, cmd};
+
+/// Fails with a fix when the Docker CLI is missing or its daemon does not answer.
+pub fn require_engine(sh: &Shell) -> anyhow::Result<()> {
+    if cmd!(sh, "docker --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_err()
+    {
+        bail!(
+            "the docker command is missing: install Docker Engine (Debian: apt-get install docker.io; see `cargo xtask doctor`)"
+        );
+    }
+    if cmd!(sh, "docker info")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_err()
+    {
+        bail!(
+            "Docker is not running, or you may not use it: start the daemon (systemctl start docker, \
+             or `dockerd > dockerd.log 2>&1 &` without systemd) and check `docker info`"
+        );
+    }
+    Ok(())
+}
+
+/// Fails with a fix when only Compose v1 (or no Compose) is installed.
+pub fn require_compose_v2(sh: &Shell) -> anyhow::Result<()> {
+    match cmd!(sh, "docker compose version --short")
+        .quiet()
+        .ignore_stderr()
+        .read()
+    {
+        Ok(version) if crate::doctor::is_compose_v2(&version) => Ok(()),
+        Ok(version) => {
+            bail!("Compose {version} is too old: this tutorial needs Compose v2 (`docker compose`)")
+        }
+        Err(_)
+            if cmd!(sh, "docker-compose --version")
+                .quiet()
+                .ignore_stdout()
+                .ignore_stderr()
+                .run()
+                .is_ok() =>
+        {
+            bail!(
+                "only Compose v1 (`docker-compose`) is installed: install Compose v2, the `docker compose` plugin \
+             (Debian: apt-get install docker-compose from trixie, or Docker's docker-compose-plugin)"
+            )
+        }
+        Err(_) => bail!(
+            "Docker Compose v2 is missing: install the `docker compose` plugin (see `cargo xtask doctor`)"
+        ),
+    }
+}
+
+/// Fails when something already listens on 127.0.0.1:`port`.
+pub fn require_free_port(port: u16) -> anyhow::Result<()> {
+    if TcpListener::bind(("127.0.0.1", port)).is_err() {
+        bail!(
+            "port {port} on 127.0.0.1 is taken: stop what uses it (another step? `cargo xtask step N down`), \
+             or pick another port with --port"
+        );
+    }
+    Ok(())
+}
+
+/// Waits until every container reports `healthy`, printing progress; fails with the
+/// container's last health output if one turns unhealthy or `limit` passes.
+pub fn wait_healthy(sh: &Shell, containers: &[String], limit: Duration) -> anyhow::Result<()> {
+    let format = "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}";
+    let started = Instant::now();
+    eprint!("waiting for {} to be healthy", containers.join(", "));
+    loop {
+        let mut all_healthy = true;
+        for name in containers {
+            let status = cmd!(sh, "docker inspect --format {format} {name}")
+                .quiet()
+                .read()
+                .with_context(|| format!("inspecting container {name}"))?;
+            match status.trim() {
+                "healthy" => {}
+                "unhealthy" | "exited" | "dead" => {
+                    eprintln!();
+                    let logs = cmd!(sh, "docker logs --tail 20 {name}")
+                        .quiet()
+                        .ignore_stderr()
+                        .read()
+                        .unwrap_or_default();
+                    bail!("container {name} is {status}; its last log lines:\n{logs}");
+                }
+                _ => all_healthy = false,
+            }
+        }
+        if all_healthy {
+            eprintln!(" healthy after {:.0?}", started.elapsed());
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            eprintln!();
+            bail!(
+                "not healthy after {limit:?}; see `docker logs` of {}",
+                containers.join(", ")
+            );
+        }
+        eprint!(".");
+        let _ = std::io::stderr().flush();
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,210 @@
+//! `cargo xtask images`: makes sure every image the steps need exists. With Docker Hub, the
+//! official images are pulled. Without it (air-gapped sites, this project's CI), stand-ins are
+//! built from Debian packages: a debootstrap base, Postgres from Debian's `postgresql`, and a
+//! Rust builder with this machine's toolchain. The Dockerfiles and Compose files are the same
+//! either way: they take the image names from variables.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use xshell::{Shell, cmd};
+
+use crate::docker;
+
+/// The official images, the defaults in the Dockerfiles and Compose files.
+const OFFICIAL_BUILDER: &str = "rust:1.95-slim-bookworm";
+const OFFICIAL_POSTGRES: &str = "postgres:16";
+
+const OFFLINE_BASE: &str = "survey-offline/debian:bookworm";
+const OFFLINE_POSTGRES: &str = "survey-offline/postgres:15";
+
+/// Make sure every image the steps need exists (pulled, or built offline).
+#[derive(Debug, clap::Args)]
+pub struct ImagesCmd {
+    /// Rebuild the offline base image (debootstrap) even if it exists.
+    #[arg(long)]
+    rebuild_base: bool,
+}
+
+/// The images in use, by the variable that names them.
+#[derive(Debug, Clone)]
+pub struct Images {
+    pub builder: String,
+    pub postgres: String,
+}
+
+impl ImagesCmd {
+    pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        docker::require_engine(sh)?;
+        let images = ensure(sh, self.rebuild_base)?;
+        println!(
+            "BUILDER_IMAGE={}\nPOSTGRES_IMAGE={}",
+            images.builder, images.postgres
+        );
+        Ok(())
+    }
+}
+
+impl Images {
+    /// Sets the variables the Dockerfiles and Compose files read, for every command `sh` runs.
+    pub fn export(&self, sh: &Shell) {
+        sh.set_var("BUILDER_IMAGE", &self.builder);
+        sh.set_var("POSTGRES_IMAGE", &self.postgres);
+    }
+}
+
+/// Finds or makes every image; a variable already set (BUILDER_IMAGE, POSTGRES_IMAGE) wins.
+pub fn ensure(sh: &Shell, rebuild_base: bool) -> anyhow::Result<Images> {
+    let builder = match std::env::var("BUILDER_IMAGE") {
+        Ok(image) => image,
+        Err(_) => official_or(sh, OFFICIAL_BUILDER, |sh| build_builder(sh, rebuild_base))?,
+    };
+    let postgres = match std::env::var("POSTGRES_IMAGE") {
+        Ok(image) => image,
+        Err(_) => official_or(sh, OFFICIAL_POSTGRES, |sh| build_postgres(sh, rebuild_base))?,
+    };
+    Ok(Images { builder, postgres })
+}
+
+/// The official image if it is here or can be pulled; else the stand-in `offline` builds.
+fn official_or(
+    sh: &Shell,
+    official: &str,
+    offline: impl FnOnce(&Shell) -> anyhow::Result<String>,
+) -> anyhow::Result<String> {
+    if exists(sh, official) {
+        return Ok(official.to_owned());
+    }
+    eprintln!("$ docker pull {official}");
+    if cmd!(sh, "docker pull --quiet {official}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+    {
+        return Ok(official.to_owned());
+    }
+    eprintln!(
+        "Docker Hub cannot be reached: using a stand-in for {official} built from Debian packages"
+    );
+    offline(sh)
+}
+
+fn exists(sh: &Shell, image: &str) -> bool {
+    cmd!(sh, "docker image inspect {image}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_ok()
+}
+
+/// A minimal Debian bookworm made by debootstrap and imported as an image (about a minute).
+fn ensure_base(sh: &Shell, rebuild: bool) -> anyhow::Result<()> {
+    if exists(sh, OFFLINE_BASE) && !rebuild {
+        return Ok(());
+    }
+    if cmd!(sh, "debootstrap --version")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run()
+        .is_err()
+    {
+        bail!("building the offline base image needs debootstrap: apt-get install debootstrap");
+    }
+    let work = sh.current_dir().join("target/xtask");
+    let (rootfs, tarball, log) = (
+        work.join("rootfs"),
+        work.join("rootfs.tar"),
+        work.join("debootstrap.log"),
+    );
+    let _ = sh.remove_path(&rootfs);
+    sh.create_dir(&rootfs)?;
+    eprintln!(
+        "$ debootstrap --variant=minbase bookworm {} http://deb.debian.org/debian   (about a minute; log: {})",
+        rootfs.display(),
+        log.display()
+    );
+    let log_file =
+        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let status = std::process::Command::new("debootstrap")
+        .args(["--variant=minbase", "bookworm"])
+        .arg(&rootfs)
+        .arg("http://deb.debian.org/debian")
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .status()
+        .context("running debootstrap")?;
+    if !status.success() {
+        bail!(
+            "debootstrap failed (it needs root and Debian's mirror); see {}",
+            log.display()
+        );
+    }
+    // debootstrap leaves the packages it installed in apt's cache: ~80 MB no image needs.
+    for cache in ["var/cache/apt/archives", "var/lib/apt/lists"] {
+        for entry in sh.read_dir(rootfs.join(cache)).unwrap_or_default() {
+            if entry.is_file() {
+                sh.remove_path(entry)?;
+            }
+        }
+    }
+    let cmd_change = r#"CMD ["bash"]"#;
+    let result = cmd!(sh, "tar -C {rootfs} -cf {tarball} .")
+        .run()
+        .and_then(|()| {
+            cmd!(
+                sh,
+                "docker import --change {cmd_change} {tarball} {OFFLINE_BASE}"
+            )
+            .ignore_stdout()
+            .run()
+        })
+        .context("importing the base image");
+    let _ = sh.remove_path(&rootfs);
+    let _ = sh.remove_path(&tarball);
+    result
+}
+
+fn build_postgres(sh: &Shell, rebuild_base: bool) -> anyhow::Result<String> {
+    ensure_base(sh, rebuild_base)?;
+    cmd!(sh, "docker build --quiet --build-arg BASE_IMAGE={OFFLINE_BASE} -t {OFFLINE_POSTGRES} images/postgres")
+        .ignore_stdout()
+        .run()
+        .context("building the Postgres stand-in")?;
+    Ok(OFFLINE_POSTGRES.to_owned())
+}
+
+/// The builder stand-in carries this machine's Rust toolchain and CA bundle.
+fn build_builder(sh: &Shell, rebuild_base: bool) -> anyhow::Result<String> {
+    ensure_base(sh, rebuild_base)?;
+    let sysroot = cmd!(sh, "rustc --print sysroot")
+        .quiet()
+        .read()
+        .context("finding the Rust toolchain")?;
+    let version = cmd!(sh, "rustc --version").quiet().read()?;
+    let version = version
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("local")
+        .to_owned();
+    let tag = format!("survey-offline/rust:{version}");
+    let ca_bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if !ca_bundle.exists() {
+        bail!(
+            "no CA bundle at {}: apt-get install ca-certificates",
+            ca_bundle.display()
+        );
+    }
+    let certs = sh.current_dir().join("target/xtask/certs");
+    sh.create_dir(&certs)?;
+    sh.copy_file(ca_bundle, &certs)?;
+    eprintln!("building {tag} (copies the toolchain at {sysroot}, about 600 MB)");
+    cmd!(sh, "docker build --quiet --build-arg BASE_IMAGE={OFFLINE_BASE} --build-context toolchain={sysroot} --build-context certs={certs} -t {tag} images/rust-builder")
+        .ignore_stdout()
+        .run()
+        .context("building the Rust builder stand-in")?;
+    Ok(tag)
+}

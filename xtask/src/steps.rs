@@ -1,0 +1,100 @@
+//! The tutorial's steps, as the runner knows them.
+
+use anyhow::{Context, bail};
+
+/// How a step is launched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// One container, `docker run` (step 01).
+    Container,
+    /// App and database wired by hand: a network and two `docker run`s (step 02).
+    ByHand,
+    /// A Compose file under `compose/` (steps 03 on).
+    Compose,
+}
+
+/// One step of the tutorial.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub number: u8,
+    /// Directory under `steps/`, e.g. `03-compose`; the package is `step-` + this.
+    pub dir: &'static str,
+    pub launch: Launch,
+}
+
+/// Every step that exists so far.
+pub const STEPS: &[Step] = &[
+    Step {
+        number: 1,
+        dir: "01-container",
+        launch: Launch::Container,
+    },
+    Step {
+        number: 2,
+        dir: "02-network",
+        launch: Launch::ByHand,
+    },
+    Step {
+        number: 3,
+        dir: "03-compose",
+        launch: Launch::Compose,
+    },
+    Step {
+        number: 4,
+        dir: "04-volumes",
+        launch: Launch::Compose,
+    },
+];
+
+impl Step {
+    /// Finds step `number`, or says which steps there are.
+    pub fn find(number: u8) -> anyhow::Result<Step> {
+        match STEPS.iter().find(|s| s.number == number) {
+            Some(step) => Ok(*step),
+            None => bail!(
+                "there is no step {number}; the steps are {}",
+                STEPS
+                    .iter()
+                    .map(|s| s.number.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The Cargo package (and binary) name.
+    pub fn package(&self) -> String {
+        format!("step-{}", self.dir)
+    }
+
+    /// Path of its Dockerfile, from the workspace root.
+    pub fn dockerfile(&self) -> String {
+        format!("steps/{}/Dockerfile", self.dir)
+    }
+
+    /// Path of its Compose file, from the workspace root (steps launched by Compose).
+    pub fn compose_file(&self) -> String {
+        format!("compose/{}.yaml", self.dir)
+    }
+
+    /// The app image's name.
+    pub fn image(&self) -> String {
+        format!("survey/{}", self.package())
+    }
+
+    /// The `description` of its Cargo package.
+    pub fn description(&self, sh: &xshell::Shell) -> anyhow::Result<String> {
+        let path = format!("steps/{}/Cargo.toml", self.dir);
+        let manifest: toml::Table = sh
+            .read_file(&path)
+            .with_context(|| format!("reading {path}"))?
+            .parse()
+            .with_context(|| format!("parsing {path}"))?;
+        manifest
+            .get("package")
+            .and_then(|p| p.get("description"))
+            .and_then(|d| d.as_str())
+            .map(str::to_owned)
+            .with_context(|| format!("{path} has no package.description"))
+    }
+}
