@@ -2,6 +2,7 @@
 //! refuse, HTTP in memory and over the wire, a throwaway Postgres cluster, step binaries.
 
 pub mod bad_input;
+pub mod browser;
 pub mod cluster;
 pub mod http;
 pub mod process;

@@ -19,10 +19,16 @@ pub fn workspace_root() -> PathBuf {
 
 /// Runs `cargo xtask <args>` and returns its output, whatever the exit status.
 pub fn xtask(args: &[&str]) -> Output {
+    xtask_with_env(args, &[])
+}
+
+/// Runs `cargo xtask <args>` with extra environment variables.
+pub fn xtask_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     Command::new(cargo)
         .args(["run", "--quiet", "--package", "xtask", "--"])
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace_root())
         .output()
         .expect("cargo runs")
@@ -41,6 +47,8 @@ pub struct Launched {
     pub port: u16,
     /// What `up` printed on stdout.
     pub up_output: String,
+    /// The commands `up` ran, as it printed them (`$ docker ...`).
+    pub up_commands: String,
 }
 
 impl Launched {
@@ -57,8 +65,16 @@ impl Launched {
             project,
             port: free_port(),
             up_output: String::new(),
+            up_commands: String::new(),
         };
-        launched.up_output = launched.run_ok(&["up", "--port", &launched.port.to_string()]);
+        let output = launched.run(&["up", "--port", &launched.port.to_string()]);
+        launched.check(&output, "up");
+        launched.up_output = stdout(&output);
+        launched.up_commands = String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .filter(|line| line.starts_with("$ "))
+            .collect::<Vec<_>>()
+            .join("\n");
         launched
     }
 
@@ -74,15 +90,18 @@ impl Launched {
     /// Like `run`, but panics with the output unless it succeeds; returns stdout.
     pub fn run_ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
+        self.check(&output, &args.join(" "));
+        stdout(&output)
+    }
+
+    fn check(&self, output: &Output, what: &str) {
         assert!(
             output.status.success(),
-            "cargo xtask step {} {} failed:\n{}\n{}",
+            "cargo xtask step {} {what} failed:\n{}\n{}",
             self.step,
-            args.join(" "),
-            stdout(&output),
+            stdout(output),
             String::from_utf8_lossy(&output.stderr)
         );
-        stdout(&output)
     }
 
     /// `psql -c SQL` in the step's database container.
@@ -110,13 +129,15 @@ impl Drop for Launched {
 }
 
 /// Snapshot settings that redact what varies between runs of a step: the test's own project
-/// name and port, plus any `extra` (regex, replacement) pairs.
+/// name and port become the defaults a learner gets (survey-0N, 2154), so the snapshots read
+/// as the chapters' expected output; plus any `extra` (regex, replacement) pairs.
 pub fn snapshot_settings(launched: &Launched, extra: &[(&str, &str)]) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&regex::escape(&launched.project), "survey-0N");
+    let default_project = format!("survey-{:02}", launched.step);
+    settings.add_filter(&regex::escape(&launched.project), default_project);
     settings.add_filter(
-        &format!(r"127\.0\.0\.1:{}", launched.port),
-        "127.0.0.1:[port]",
+        &format!(r"127\.0\.0\.1:{}\b", launched.port),
+        "127.0.0.1:2154",
     );
     for (regex, replacement) in extra {
         settings.add_filter(regex, *replacement);

@@ -61,7 +61,7 @@ fn app_image_is_small() {
     assert!(bytes <= 25_000_000, "the app image is {bytes} bytes");
 }
 
-/// Clear errors: an unknown step, and a port that is taken.
+/// Clear errors: an unknown step, a port that is taken, Docker not running.
 #[test]
 fn clear_errors() {
     let unknown = tests::xtask::xtask(&["step", "9", "up"]);
@@ -87,6 +87,17 @@ fn clear_errors() {
     let stderr = String::from_utf8_lossy(&busy.stderr);
     assert!(
         stderr.contains(&format!("port {port} on 127.0.0.1 is taken")),
+        "{stderr}"
+    );
+
+    let no_daemon = tests::xtask::xtask_with_env(
+        &["step", "3", "ps"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert!(!no_daemon.status.success());
+    let stderr = String::from_utf8_lossy(&no_daemon.stderr);
+    assert!(
+        stderr.contains("Docker is not running, or you may not use it"),
         "{stderr}"
     );
 }

@@ -8,9 +8,16 @@ use tests::{http::Remote, xtask::Launched};
 #[tokio::test]
 async fn form_lands_in_postgres() {
     let launched = Launched::up(2);
+    // The commands a learner would type by hand; the image names depend on the mode.
+    let images = [
+        (r"\S*postgres:\d+", "[postgres image]"),
+        (r"BUILDER_IMAGE=\S+", "BUILDER_IMAGE=[builder image]"),
+    ];
+    tests::xtask::snapshot_settings(&launched, &images)
+        .bind(|| insta::assert_snapshot!("commands", launched.up_commands));
     let remote = Remote::new(launched.base());
     assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
-    insta::assert_snapshot!(launched.psql("select * from cats"));
+    insta::assert_snapshot!("table", launched.psql("select * from cats"));
     let logs = launched.run_ok(&["logs"]);
     assert!(
         logs.contains("connected to Postgres at db:5432/survey"),

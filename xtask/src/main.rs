@@ -3,6 +3,7 @@
 mod codegen;
 mod diff;
 mod docker;
+mod docs;
 mod doctor;
 mod images;
 mod step;
@@ -28,6 +29,8 @@ enum Command {
     Step(step::StepCmd),
     /// Make sure every image the steps need exists (official, or offline stand-ins).
     Images(images::ImagesCmd),
+    /// Build the book (docs/) into target/book, checking everything it includes.
+    Docs(docs::Docs),
     /// Render generated files: every step's Dockerfile from Dockerfile.template.
     Codegen(codegen::Codegen),
     /// Check the tools this project needs, and say how to get each missing one.
@@ -55,6 +58,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Step(cmd) => cmd.run(&sh),
         Command::Images(cmd) => cmd.run(&sh),
         Command::Codegen(cmd) => cmd.run(&sh),
+        Command::Docs(cmd) => cmd.run(&sh),
         Command::Doctor(cmd) => cmd.run(&sh),
         Command::Test(cmd) => cmd.run(&sh),
     }

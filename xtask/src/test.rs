@@ -44,6 +44,7 @@ impl Test {
                 .context("code is not formatted: run `cargo fmt --all`")?;
             announce("lints");
             crate::codegen::Codegen { check: true }.run(sh)?;
+            crate::docs::check(sh)?;
             let dockerfiles: Vec<String> = crate::steps::STEPS
                 .iter()
                 .map(|s| s.dockerfile())
@@ -128,6 +129,11 @@ pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()
 /// summary at the end), else `cargo test`. Snapshots are expected outputs: a difference fails
 /// the run instead of being written as the new truth (review with `cargo insta review`).
 fn run_tests(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
+    // The end-to-end tests run the step binaries and `cargo xtask` itself: build them once
+    // here, instead of in every test at once, each waiting for cargo's lock.
+    cmd!(sh, "cargo build --workspace --bins --quiet")
+        .run()
+        .context("building the binaries the tests run")?;
     let _insta = sh.push_env("INSTA_UPDATE", "no");
     let nextest = cmd!(sh, "cargo nextest --version")
         .quiet()

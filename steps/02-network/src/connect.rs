@@ -39,6 +39,7 @@ pub enum ConnectError {
     },
 }
 
+// ANCHOR: connect
 /// Waits until the server accepts a connection, retrying while it is unreachable or still
 /// starting, for up to `patience`; then opens the pool. Waits grow from 250 ms to 2 s: quick
 /// when the database is nearly up, gentle on it when it is not.
@@ -88,6 +89,8 @@ pub async fn connect(
     }
 }
 
+// ANCHOR_END: connect
+
 /// Opens and closes one connection, within [`ACQUIRE_TIMEOUT`] (a firewall that drops
 /// packets would otherwise keep us waiting for the operating system's TCP timeout).
 async fn probe(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
@@ -113,6 +116,7 @@ pub fn describe(options: &PgConnectOptions) -> String {
     )
 }
 
+// ANCHOR: transient
 /// Worth another try: the server is unreachable, starting up, shutting down or full.
 /// Not worth it: a wrong password, an unknown user or database, a bad TLS or URL setting.
 fn is_transient(err: &sqlx::Error) -> bool {
@@ -126,3 +130,4 @@ fn is_transient(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+// ANCHOR_END: transient

@@ -1,0 +1,84 @@
+//! A real browser for the tests: Debian's headless Chromium, driven through chromedriver
+//! (WebDriver) by fantoccini.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::cluster::free_port;
+
+/// chromedriver on a port of its own; stopped on drop.
+#[derive(Debug)]
+pub struct ChromeDriver {
+    child: Child,
+    port: u16,
+    profile: tempfile::TempDir,
+}
+
+impl ChromeDriver {
+    /// Starts chromedriver and waits until it answers.
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!("cannot start chromedriver ({err}): install Debian's chromium and chromium-driver packages")
+            });
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().expect("a browser profile directory");
+        Self {
+            child,
+            port,
+            profile,
+        }
+    }
+
+    /// A new headless browser session.
+    pub async fn browser(&self) -> Client {
+        // Headless, no sandbox (tests may run as root), and none of the background traffic
+        // (updates, sync, safe browsing) a browser would send to the internet.
+        let args = [
+            "--headless=new".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            "--window-size=900,700".to_owned(),
+            format!("--user-data-dir={}", self.profile.path().display()),
+        ];
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+        );
+        ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
