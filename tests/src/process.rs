@@ -22,8 +22,10 @@ pub fn step_binary(package: &str) -> PathBuf {
     let target_dir = profile_dir.parent().expect("a cargo target dir");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
+    // The same selection as `cargo xtask test`'s pre-build: `--package` alone would unify
+    // features over that package only and rebuild shared dependencies in another flavour.
     build
-        .args(["build", "--quiet", "--package", package, "--bin", package])
+        .args(["build", "--quiet", "--workspace", "--bins"])
         .env("CARGO_TARGET_DIR", target_dir);
     if profile_dir.file_name().is_some_and(|p| p == "release") {
         build.arg("--release");

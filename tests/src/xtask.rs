@@ -54,6 +54,11 @@ pub struct Launched {
 impl Launched {
     /// Brings step `step` up; panics with everything it printed if that fails.
     pub fn up(step: u8) -> Self {
+        Self::up_with(step, &[])
+    }
+
+    /// Brings step `step` up with extra arguments to `up` (e.g. `--workers 3`).
+    pub fn up_with(step: u8, extra: &[&str]) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let project = format!(
             "survey-test-{}-{}",
@@ -67,7 +72,10 @@ impl Launched {
             up_output: String::new(),
             up_commands: String::new(),
         };
-        let output = launched.run(&["up", "--port", &launched.port.to_string()]);
+        let port = launched.port.to_string();
+        let mut args = vec!["up", "--port", port.as_str()];
+        args.extend_from_slice(extra);
+        let output = launched.run(&args);
         launched.check(&output, "up");
         launched.up_output = stdout(&output);
         launched.up_commands = String::from_utf8_lossy(&output.stderr)

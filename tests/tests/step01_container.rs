@@ -68,7 +68,7 @@ fn clear_errors() {
     assert!(!unknown.status.success());
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(
-        stderr.contains("there is no step 9; the steps are 1, 2, 3, 4"),
+        stderr.contains("there is no step 9; the steps are 1, 2, 3, 4, 5"),
         "{stderr}"
     );
 

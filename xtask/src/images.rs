@@ -14,9 +14,11 @@ use crate::docker;
 /// The official images, the defaults in the Dockerfiles and Compose files.
 const OFFICIAL_BUILDER: &str = "rust:1.95-slim-bookworm";
 const OFFICIAL_POSTGRES: &str = "postgres:16";
+const OFFICIAL_REDIS: &str = "redis:7";
 
 const OFFLINE_BASE: &str = "survey-offline/debian:bookworm";
 const OFFLINE_POSTGRES: &str = "survey-offline/postgres:15";
+const OFFLINE_REDIS: &str = "survey-offline/redis:7";
 
 /// Make sure every image the steps need exists (pulled, or built offline).
 #[derive(Debug, clap::Args)]
@@ -31,6 +33,7 @@ pub struct ImagesCmd {
 pub struct Images {
     pub builder: String,
     pub postgres: String,
+    pub redis: String,
 }
 
 impl ImagesCmd {
@@ -50,6 +53,7 @@ impl Images {
     pub fn export(&self, sh: &Shell) {
         sh.set_var("BUILDER_IMAGE", &self.builder);
         sh.set_var("POSTGRES_IMAGE", &self.postgres);
+        sh.set_var("REDIS_IMAGE", &self.redis);
     }
 }
 
@@ -61,9 +65,21 @@ pub fn ensure(sh: &Shell, rebuild_base: bool) -> anyhow::Result<Images> {
     };
     let postgres = match std::env::var("POSTGRES_IMAGE") {
         Ok(image) => image,
-        Err(_) => official_or(sh, OFFICIAL_POSTGRES, |sh| build_postgres(sh, rebuild_base))?,
+        Err(_) => official_or(sh, OFFICIAL_POSTGRES, |sh| {
+            build_stand_in(sh, rebuild_base, "postgres", OFFLINE_POSTGRES)
+        })?,
     };
-    Ok(Images { builder, postgres })
+    let redis = match std::env::var("REDIS_IMAGE") {
+        Ok(image) => image,
+        Err(_) => official_or(sh, OFFICIAL_REDIS, |sh| {
+            build_stand_in(sh, rebuild_base, "redis", OFFLINE_REDIS)
+        })?,
+    };
+    Ok(Images {
+        builder,
+        postgres,
+        redis,
+    })
 }
 
 /// The official image if it is here or can be pulled; else the stand-in `offline` builds.
@@ -168,13 +184,18 @@ fn ensure_base(sh: &Shell, rebuild: bool) -> anyhow::Result<()> {
     result
 }
 
-fn build_postgres(sh: &Shell, rebuild_base: bool) -> anyhow::Result<String> {
+/// A stand-in whose Dockerfile is images/`dir`, on the debootstrap base.
+fn build_stand_in(sh: &Shell, rebuild_base: bool, dir: &str, tag: &str) -> anyhow::Result<String> {
     ensure_base(sh, rebuild_base)?;
-    cmd!(sh, "docker build --quiet --build-arg BASE_IMAGE={OFFLINE_BASE} -t {OFFLINE_POSTGRES} images/postgres")
-        .ignore_stdout()
-        .run()
-        .context("building the Postgres stand-in")?;
-    Ok(OFFLINE_POSTGRES.to_owned())
+    let context = format!("images/{dir}");
+    cmd!(
+        sh,
+        "docker build --quiet --build-arg BASE_IMAGE={OFFLINE_BASE} -t {tag} {context}"
+    )
+    .ignore_stdout()
+    .run()
+    .with_context(|| format!("building the {dir} stand-in"))?;
+    Ok(tag.to_owned())
 }
 
 /// The builder stand-in carries this machine's Rust toolchain and CA bundle.

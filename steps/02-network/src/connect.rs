@@ -41,52 +41,101 @@ pub enum ConnectError {
 
 // ANCHOR: connect
 /// Waits until the server accepts a connection, retrying while it is unreachable or still
-/// starting, for up to `patience`; then opens the pool. Waits grow from 250 ms to 2 s: quick
-/// when the database is nearly up, gentle on it when it is not.
+/// starting, for up to `patience`; then opens the pool.
 pub async fn connect(
     options: PgConnectOptions,
     patience: Duration,
 ) -> Result<PgPool, ConnectError> {
     let target = describe(&options);
+    // One plain connection per attempt, not a pool: a pool retries on its own until its
+    // timeout and then reports only "timed out", hiding the real reason from the log.
+    match wait_for(
+        &format!("Postgres at {target}"),
+        patience,
+        || probe(&options),
+        is_transient,
+    )
+    .await
+    {
+        Ok(()) => Ok(PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options)),
+        Err(Waited {
+            error,
+            attempts,
+            waited,
+            gave_up: true,
+        }) => Err(ConnectError::GaveUp {
+            target,
+            waited,
+            attempts,
+            source: error,
+        }),
+        Err(Waited { error, .. }) => Err(ConnectError::Refused {
+            target,
+            source: error,
+        }),
+    }
+}
+
+/// Calls `attempt` until it succeeds, logging each failure, as long as the error is one that
+/// waiting can heal (`is_transient`) and `patience` lasts. Waits grow from 250 ms to 2 s:
+/// quick when the server is nearly up, gentle on it when it is not.
+pub async fn wait_for<T, E, Fut>(
+    what: &str,
+    patience: Duration,
+    mut attempt: impl FnMut() -> Fut,
+    is_transient: impl Fn(&E) -> bool,
+) -> Result<T, Waited<E>>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
     let started = Instant::now();
     let attempts = AtomicU32::new(0);
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(250))
         .with_max_delay(Duration::from_secs(2))
         .without_max_times();
-    // One plain connection per attempt, not a pool: a pool retries on its own until its
-    // timeout and then reports only "timed out", hiding the real reason from the log.
-    let try_once = || {
+    let result = (|| {
         attempts.fetch_add(1, Ordering::Relaxed);
-        probe(&options)
-    };
-    let result = try_once
-        .retry(backoff)
-        .when(|err| is_transient(err) && started.elapsed() < patience)
-        .notify(|err, wait| {
-            tracing::warn!(
-                attempt = attempts.load(Ordering::Relaxed),
-                "Postgres at {target} is not ready ({err}); next try in {wait:.1?}"
-            );
-        })
-        .await;
+        attempt()
+    })
+    .retry(backoff)
+    .when(|err| is_transient(err) && started.elapsed() < patience)
+    .notify(|err, wait| {
+        let attempt = attempts.load(Ordering::Relaxed);
+        tracing::warn!(
+            attempt,
+            "{what} is not ready ({err}); next try in {wait:.1?}"
+        );
+    })
+    .await;
     let attempts = attempts.load(Ordering::Relaxed);
     match result {
-        Ok(()) => {
-            tracing::info!("connected to Postgres at {target} (attempt {attempts})");
-            Ok(PgPoolOptions::new()
-                .max_connections(MAX_CONNECTIONS)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_lazy_with(options))
+        Ok(value) => {
+            tracing::info!("connected to {what} (attempt {attempts})");
+            Ok(value)
         }
-        Err(source) if is_transient(&source) => Err(ConnectError::GaveUp {
-            target,
-            waited: started.elapsed(),
+        Err(error) => Err(Waited {
+            gave_up: is_transient(&error),
+            error,
             attempts,
-            source,
+            waited: started.elapsed(),
         }),
-        Err(source) => Err(ConnectError::Refused { target, source }),
     }
+}
+
+/// How waiting ended without success.
+#[derive(Debug)]
+pub struct Waited<E> {
+    /// The last error.
+    pub error: E,
+    pub attempts: u32,
+    pub waited: Duration,
+    /// True when patience ran out; false when the error was one retrying cannot fix.
+    pub gave_up: bool,
 }
 
 // ANCHOR_END: connect

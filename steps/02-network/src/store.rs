@@ -64,28 +64,15 @@ impl Store for PgStore {
     }
 
     async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM cats")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|err| StoreError::new("counting answers", err))?;
         // The original table has no id or time column, so "newest first" uses each row's
         // physical position (ctid): rows are only ever appended here, never updated or
         // deleted, so later rows sit further on. Step 05 adds a real received-at column.
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
+        read_page(
+            &self.pool,
+            number,
             "SELECT name, coat, donut FROM cats ORDER BY ctid DESC LIMIT $1 OFFSET $2",
         )
-        .bind(i64::from(PAGE_SIZE))
-        .bind(i64::try_from(page_offset(number)).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
         .await
-        .map_err(|err| StoreError::new("reading answers", err))?;
-        Ok(AnswerPage {
-            answers: rows
-                .into_iter()
-                .map(|(name, coat, donut)| Answer::from_stored(name, coat, donut))
-                .collect(),
-            total: u64::try_from(total).unwrap_or_default(),
-        })
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
@@ -95,4 +82,30 @@ impl Store for PgStore {
             .map_err(|err| StoreError::new("checking the database", err))?;
         Ok(())
     }
+}
+
+/// Reads page `number` of the answers with `select`, a query for (name, coat, donut) that
+/// takes the page size as $1 and the offset as $2.
+pub async fn read_page(
+    pool: &PgPool,
+    number: u32,
+    select: &'static str,
+) -> Result<AnswerPage, StoreError> {
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM cats")
+        .fetch_one(pool)
+        .await
+        .map_err(|err| StoreError::new("counting answers", err))?;
+    let rows: Vec<(String, String, String)> = sqlx::query_as(select)
+        .bind(i64::from(PAGE_SIZE))
+        .bind(i64::try_from(page_offset(number)).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await
+        .map_err(|err| StoreError::new("reading answers", err))?;
+    Ok(AnswerPage {
+        answers: rows
+            .into_iter()
+            .map(|(name, coat, donut)| Answer::from_stored(name, coat, donut))
+            .collect(),
+        total: u64::try_from(total).unwrap_or_default(),
+    })
 }

@@ -9,6 +9,7 @@ use std::{
     process::ExitCode,
 };
 
+use axum::Router;
 use tracing_subscriber::EnvFilter;
 
 use crate::{
@@ -103,14 +104,18 @@ where
         .get_matches();
     let cli = <Cli<Extra> as clap::FromArgMatches>::from_arg_matches(&matches)
         .unwrap_or_else(|err| err.exit());
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
+    block_on(run(cli.command, cli.settings, open_store(cli.extra)))
+}
+
+/// Runs `future` to completion on a new multi-threaded runtime.
+pub fn block_on(future: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(future),
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    runtime.block_on(run(cli.command, cli.settings, open_store(cli.extra)))
+    }
 }
 
 /// Runs a step's binary: the healthcheck, or logging + `open_store` + serving until a signal.
@@ -121,28 +126,45 @@ where
     S: Store,
     F: Future<Output = Result<S, BoxError>>,
 {
-    if let Some(Command::Healthcheck) = command {
-        let addr = settings.probe_addr();
-        return match healthcheck::probe(addr).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("unhealthy: http://{addr}/healthz: {}", error_chain(&err));
-                ExitCode::FAILURE
-            }
-        };
+    match command {
+        Some(Command::Healthcheck) => healthcheck(&settings).await,
+        Some(Command::Serve) | None => {
+            serve_app(&settings, async { open_store.await.map(app) }).await
+        }
     }
+}
+
+/// The `healthcheck` subcommand: 0 when `/healthz` of the server on PORT answers 200.
+pub async fn healthcheck(settings: &Settings) -> ExitCode {
+    let addr = settings.probe_addr();
+    match healthcheck::probe(addr).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("unhealthy: http://{addr}/healthz: {}", error_chain(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Sets up logging, builds the router with `open` (which may wait for its storage), and serves
+/// it until SIGTERM or Ctrl-C. For steps that add routes of their own to [`app`].
+pub async fn serve_app<F>(settings: &Settings, open: F) -> ExitCode
+where
+    F: Future<Output = Result<Router, BoxError>>,
+{
     init_logging(settings.log_format);
-    let store = match open_store.await {
-        Ok(store) => store,
+    let router = match open.await {
+        Ok(router) => router,
         Err(err) => return fail("could not open the store", &*err),
     };
-    match serve(settings.listen_addr(), app(store)).await {
+    match serve(settings.listen_addr(), router).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail("could not serve", &err),
     }
 }
 
-fn fail(what: &str, err: &(dyn std::error::Error + 'static)) -> ExitCode {
+/// Logs `err` with its causes and returns a failure exit code.
+pub fn fail(what: &str, err: &(dyn std::error::Error + 'static)) -> ExitCode {
     tracing::error!(error = %error_chain(err), "{what}");
     ExitCode::FAILURE
 }

@@ -66,7 +66,7 @@ async fn submit<S: Store>(
         }
     };
     store.insert(&answer).await?;
-    tracing::info!(name = answer.name(), "answer stored");
+    tracing::info!(name = answer.name(), "answer accepted");
     let query = serde_urlencoded::to_string([("name", answer.name())]).unwrap_or_default();
     Ok(Redirect::to(&format!("/thanks?{query}")).into_response())
 }

@@ -35,7 +35,7 @@ pub enum ServeError {
 }
 
 /// Resolves on SIGTERM (what `docker stop` sends) or SIGINT (Ctrl-C in a terminal).
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,

@@ -1,0 +1,75 @@
+//! Step 05: the production shape. The app appends each accepted answer to a Redis stream and
+//! thanks the visitor once Redis has it on disk; a pool of workers ferries the entries into
+//! Postgres. Nothing acknowledged is lost, nothing is stored twice.
+//!
+//! - [`store`]: the app's side, enqueueing.
+//! - [`worker`]: the workers' side, consumer group, batches, acknowledgements, dead letters.
+//! - [`status`]: a page to watch the pool share the work.
+
+pub mod queue;
+pub mod status;
+pub mod store;
+pub mod worker;
+
+use std::process::ExitCode;
+
+use axum::{Router, routing::get};
+use sqlx::migrate::Migrator;
+use step_02_network::{DbArgs, connect::connect};
+use survey::{BoxError, cli::Settings};
+
+use crate::{
+    queue::QueueArgs,
+    store::QueueStore,
+    worker::{Worker, WorkerArgs},
+};
+
+/// Step 02's migration, then this step's: the table gains id, received_at and stored_by.
+pub fn migrator() -> Migrator {
+    static OWN: Migrator = sqlx::migrate!();
+    Migrator::with_migrations(
+        step_02_network::MIGRATOR
+            .iter()
+            .chain(OWN.iter())
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The app: waits for Postgres and Redis, migrates the schema (once: the app does it, the
+/// workers never do, and sqlx's lock keeps even several apps from racing), serves.
+pub async fn open_app(db: DbArgs, queue: QueueArgs) -> Result<Router, BoxError> {
+    let pool = connect(db.connect_options()?, db.patience()).await?;
+    migrator().run(&pool).await?;
+    let redis = queue.connect(db.patience()).await?;
+    let store = QueueStore::new(redis, pool);
+    Ok(survey::app(store.clone()).merge(status::routes(store)))
+}
+
+/// The `worker` subcommand: the worker loop, plus `/healthz` on PORT for Docker's healthcheck.
+pub async fn run_worker(
+    settings: Settings,
+    db: DbArgs,
+    queue: QueueArgs,
+    args: WorkerArgs,
+) -> ExitCode {
+    survey::cli::init_logging(settings.log_format);
+    let opened = async {
+        let pool = connect(db.connect_options()?, db.patience()).await?;
+        let redis = queue.connect(db.patience()).await?;
+        Ok::<_, BoxError>(Worker::new(redis, pool, args))
+    };
+    let worker = match opened.await {
+        Ok(worker) => worker,
+        Err(err) => return survey::cli::fail("could not start the worker", &*err),
+    };
+    let health = Router::new().route("/healthz", get(|| async { "ok\n" }));
+    let (served, ()) = tokio::join!(
+        survey::serve::serve(settings.listen_addr(), health),
+        worker.run(survey::serve::shutdown_signal()),
+    );
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => survey::cli::fail("the health endpoint failed", &err),
+    }
+}

@@ -1,0 +1,88 @@
+//! The queue: a Redis stream of accepted answers, read by a consumer group of workers.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use step_02_network::connect::{Waited, wait_for};
+
+/// The stream the app appends accepted answers to.
+pub const STREAM: &str = "survey:answers";
+/// The consumer group every worker reads in: each entry goes to one worker.
+pub const GROUP: &str = "workers";
+/// Where entries go that could not be stored after several tries, for a person to look at.
+pub const DEAD_LETTERS: &str = "survey:dead-letters";
+
+/// Where Redis is.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueueArgs {
+    /// Redis URL, e.g. redis://redis:6379.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+}
+
+/// Why Redis could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("REDIS_URL is not a valid Redis URL")]
+    Url(#[source] redis::RedisError),
+    #[error("gave up connecting to Redis after {waited:.0?} ({attempts} attempts)")]
+    GaveUp {
+        waited: Duration,
+        attempts: u32,
+        #[source]
+        source: redis::RedisError,
+    },
+}
+
+impl QueueArgs {
+    /// Connects (waiting for Redis as step 02 waits for Postgres), and makes sure the stream
+    /// and its consumer group exist. The connection reconnects by itself later.
+    pub async fn connect(&self, patience: Duration) -> Result<ConnectionManager, QueueError> {
+        let client = redis::Client::open(self.redis_url.as_str()).map_err(QueueError::Url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(5)))
+            .set_response_timeout(Some(Duration::from_secs(5)));
+        let open = || async {
+            let mut connection =
+                ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
+            ensure_group(&mut connection).await?;
+            Ok::<_, redis::RedisError>(connection)
+        };
+        wait_for("Redis", patience, open, |_| true).await.map_err(
+            |Waited {
+                 error,
+                 attempts,
+                 waited,
+                 ..
+             }| QueueError::GaveUp {
+                waited,
+                attempts,
+                source: error,
+            },
+        )
+    }
+}
+
+/// Creates the stream and the group, reading from the stream's start, unless they exist.
+async fn ensure_group(connection: &mut ConnectionManager) -> redis::RedisResult<()> {
+    let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(STREAM)
+        .arg(GROUP)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(connection)
+        .await;
+    match created {
+        Err(err) if err.code() == Some("BUSYGROUP") => Ok(()),
+        other => other,
+    }
+}
+
+/// Milliseconds since 1970, the time an answer was received.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}

@@ -1,0 +1,84 @@
+//! The app's side: accepting an answer means appending it to the stream. The visitor is
+//! thanked when Redis has it on disk (appendfsync always), not when it is in Postgres.
+
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use step_02_network::store::read_page;
+use survey::{Answer, AnswerPage, Store, StoreError};
+use uuid::Uuid;
+
+use crate::queue::{STREAM, now_millis};
+
+/// A [`Store`] that enqueues answers and reads the stored ones from Postgres.
+#[derive(Clone)]
+pub struct QueueStore {
+    redis: ConnectionManager,
+    pool: PgPool,
+}
+
+impl std::fmt::Debug for QueueStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueStore").finish_non_exhaustive()
+    }
+}
+
+impl QueueStore {
+    pub fn new(redis: ConnectionManager, pool: PgPool) -> Self {
+        Self { redis, pool }
+    }
+
+    /// The Redis connection, for the status page.
+    pub fn redis(&self) -> ConnectionManager {
+        self.redis.clone()
+    }
+
+    /// The Postgres pool, for the status page.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+impl Store for QueueStore {
+    async fn insert(&self, answer: &Answer) -> Result<(), StoreError> {
+        // The id is made here, at acceptance: however often the entry is delivered, the row
+        // it becomes is the one with this id.
+        let id = Uuid::now_v7().to_string();
+        let _entry_id: String = redis::cmd("XADD")
+            .arg(STREAM)
+            .arg("*")
+            .arg(&[
+                ("id", id.as_str()),
+                ("name", answer.name()),
+                ("coat", answer.coat()),
+                ("donut", answer.donut()),
+            ])
+            .arg("received_ms")
+            .arg(now_millis())
+            .query_async(&mut self.redis.clone())
+            .await
+            .map_err(|err| StoreError::new("queueing an answer", err))?;
+        Ok(())
+    }
+
+    async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {
+        read_page(
+            &self.pool,
+            number,
+            "SELECT name, coat, donut FROM cats \
+             ORDER BY received_at DESC NULLS LAST, ctid DESC LIMIT $1 OFFSET $2",
+        )
+        .await
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.redis.clone())
+            .await
+            .map_err(|err| StoreError::new("pinging Redis", err))?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|err| StoreError::new("checking the database", err))?;
+        Ok(())
+    }
+}

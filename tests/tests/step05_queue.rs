@@ -1,0 +1,75 @@
+//! Step 05: a Redis stream and a pool of workers between the app and Postgres.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use tests::{http::Remote, xtask::Launched};
+
+/// Posts `count` answers, 16 at a time; returns how many the app acknowledged (303).
+async fn post_many(base: &str, prefix: &str, count: usize) -> usize {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
+    let mut accepted = 0;
+    let names: Vec<String> = (0..count).map(|n| format!("{prefix} {n}")).collect();
+    for chunk in names.chunks(16) {
+        let sends = chunk.iter().map(|name| {
+            client
+                .post(format!("{base}/"))
+                .form(&[
+                    ("name", name.as_str()),
+                    ("coat", "tabby"),
+                    ("donut", "jelly"),
+                ])
+                .send()
+        });
+        for response in futures_util::future::join_all(sends).await {
+            if response.is_ok_and(|r| r.status().as_u16() == StatusCode::SEE_OTHER.as_u16()) {
+                accepted += 1;
+            }
+        }
+    }
+    accepted
+}
+
+/// Waits until the queue is empty and nothing is in a worker's hands; returns the status.
+async fn drained(remote: &Remote) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let status: serde_json::Value =
+            serde_json::from_str(&remote.get_text("/status.json").await).expect("status JSON");
+        if status["waiting"] == 0 && status["pending"] == 0 {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the queue did not drain: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// With 3 workers, a few hundred answers posted at once all reach Postgres exactly once
+/// (counted by id), stored by more than one worker; scaled down to one worker, it goes on.
+#[tokio::test]
+async fn three_workers_share_the_work() {
+    let launched = Launched::up_with(5, &["--workers", "3"]);
+    let remote = Remote::new(launched.base());
+    let accepted = post_many(&launched.base(), "Cat", 300).await;
+    let status = drained(&remote).await;
+    let workers = status["rows_per_worker"].as_array().map_or(0, Vec::len);
+    let rows = launched.psql("select count(*) as rows, count(distinct id) as ids from cats");
+    let summary = format!(
+        "accepted: {accepted}\nin Postgres:\n{rows}dead letters: {}\nmore than one worker stored rows: {}",
+        status["dead_letters"],
+        workers > 1
+    );
+    insta::assert_snapshot!("three_workers", summary);
+
+    launched.run_ok(&["scale", "1"]);
+    let more = post_many(&launched.base(), "Later cat", 20).await;
+    assert_eq!(more, 20);
+    let status = drained(&remote).await;
+    assert_eq!(status["rows_stored"], 320, "{status}");
+}
