@@ -169,3 +169,32 @@ impl Remote {
         (status, response.text().await.expect("a readable body"))
     }
 }
+
+/// Step 05: waits until the queue is empty and no worker holds an entry (those a killed worker
+/// held are claimed by another after 15 s); returns the last `/status.json`. A status that
+/// cannot be read (the app restarting) counts as not drained yet.
+pub async fn wait_until_drained(base: &str, limit: std::time::Duration) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        let status = match client.get(format!("{base}/status.json")).send().await {
+            Ok(response) => response
+                .text()
+                .await
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()),
+            Err(_) => None,
+        };
+        if let Some(status) = status
+            && status["waiting"] == 0
+            && status["pending"] == 0
+        {
+            return status;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "the queue did not drain within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}

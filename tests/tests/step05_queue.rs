@@ -1,9 +1,9 @@
 //! Step 05: a Redis stream and a pool of workers between the app and Postgres.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
-use tests::{http::Remote, xtask::Launched};
+use tests::xtask::Launched;
 
 /// Posts `count` answers, 16 at a time; returns how many the app acknowledged (303).
 async fn post_many(base: &str, prefix: &str, count: usize) -> usize {
@@ -33,31 +33,13 @@ async fn post_many(base: &str, prefix: &str, count: usize) -> usize {
     accepted
 }
 
-/// Waits until the queue is empty and nothing is in a worker's hands; returns the status.
-async fn drained(remote: &Remote) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
-        let status: serde_json::Value =
-            serde_json::from_str(&remote.get_text("/status.json").await).expect("status JSON");
-        if status["waiting"] == 0 && status["pending"] == 0 {
-            return status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "the queue did not drain: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
 /// With 3 workers, a few hundred answers posted at once all reach Postgres exactly once
 /// (counted by id), stored by more than one worker; scaled down to one worker, it goes on.
 #[tokio::test]
 async fn three_workers_share_the_work() {
     let launched = Launched::up_with(5, &["--workers", "3"]);
-    let remote = Remote::new(launched.base());
     let accepted = post_many(&launched.base(), "Cat", 300).await;
-    let status = drained(&remote).await;
+    let status = tests::http::wait_until_drained(&launched.base(), Duration::from_secs(90)).await;
     let workers = status["rows_per_worker"].as_array().map_or(0, Vec::len);
     let rows = launched.psql("select count(*) as rows, count(distinct id) as ids from cats");
     let summary = format!(
@@ -70,6 +52,6 @@ async fn three_workers_share_the_work() {
     launched.run_ok(&["scale", "1"]);
     let more = post_many(&launched.base(), "Later cat", 20).await;
     assert_eq!(more, 20);
-    let status = drained(&remote).await;
+    let status = tests::http::wait_until_drained(&launched.base(), Duration::from_secs(90)).await;
     assert_eq!(status["rows_stored"], 320, "{status}");
 }
