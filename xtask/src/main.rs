@@ -1,5 +1,6 @@
 //! `cargo xtask ...`: the tutorial's runner. Each command is a module with a `run`.
 
+mod bench;
 mod codegen;
 mod diff;
 mod docker;
@@ -31,6 +32,8 @@ enum Command {
     Images(images::ImagesCmd),
     /// Build the book (docs/) into target/book, checking everything it includes.
     Docs(docs::Docs),
+    /// Measure steps 04 and 05: requests/s and latency, against Postgres's own INSERT rate.
+    Bench(bench::Bench),
     /// Render generated files: every step's Dockerfile from Dockerfile.template.
     Codegen(codegen::Codegen),
     /// Check the tools this project needs, and say how to get each missing one.
@@ -57,6 +60,7 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Step(cmd) => cmd.run(&sh),
         Command::Images(cmd) => cmd.run(&sh),
+        Command::Bench(cmd) => cmd.run(&sh),
         Command::Codegen(cmd) => cmd.run(&sh),
         Command::Docs(cmd) => cmd.run(&sh),
         Command::Doctor(cmd) => cmd.run(&sh),

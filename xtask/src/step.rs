@@ -109,18 +109,22 @@ impl StepCmd {
 }
 
 /// One copy of a step, named `project`.
-struct On<'a> {
-    sh: &'a Shell,
-    step: Step,
-    project: String,
+pub struct On<'a> {
+    pub sh: &'a Shell,
+    pub step: Step,
+    pub project: String,
 }
 
 impl On<'_> {
-    fn container(&self, service: &str) -> String {
-        format!("{}-{service}", self.project)
+    /// The (first) container of `service`: Compose numbers its containers, steps 01-02 don't.
+    pub fn container(&self, service: &str) -> String {
+        match self.step.launch {
+            Launch::Compose => format!("{}-{service}-1", self.project),
+            Launch::Container | Launch::ByHand => format!("{}-{service}", self.project),
+        }
     }
 
-    fn compose(&self) -> xshell::Cmd<'_> {
+    pub fn compose(&self) -> xshell::Cmd<'_> {
         let (file, project) = (self.step.compose_file(), &self.project);
         cmd!(self.sh, "docker compose -f {file} -p {project}")
     }
@@ -164,7 +168,7 @@ impl On<'_> {
         Ok(images)
     }
 
-    fn up(&self, port: u16, workers: Option<u32>) -> anyhow::Result<()> {
+    pub fn up(&self, port: u16, workers: Option<u32>) -> anyhow::Result<()> {
         if workers.is_some() {
             self.needs_workers()?;
         }
@@ -247,7 +251,7 @@ impl On<'_> {
     }
 
     /// More or fewer workers on a running stack; the others keep running.
-    fn scale(&self, workers: u32) -> anyhow::Result<()> {
+    pub fn scale(&self, workers: u32) -> anyhow::Result<()> {
         self.needs_workers()?;
         docker::require_engine(self.sh)?;
         let images = images::ensure(self.sh, false)?;
@@ -269,7 +273,7 @@ impl On<'_> {
         Ok(())
     }
 
-    fn down(&self, volumes: bool) -> anyhow::Result<()> {
+    pub fn down(&self, volumes: bool) -> anyhow::Result<()> {
         docker::require_engine(self.sh)?;
         let label = format!("label=survey.project={}", self.project);
         match self.step.launch {
