@@ -31,6 +31,7 @@ fn bench_runs_and_reports_every_figure() {
         "/queue/post/p99_ms",
         "/queue/drain_rows_per_second",
         "/ratios/queue_post_over_direct_post",
+        "/queue/post_without_fsync_per_entry/per_second",
     ] {
         let value = report.pointer(figure).and_then(serde_json::Value::as_f64);
         assert!(

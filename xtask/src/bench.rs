@@ -45,6 +45,8 @@ pub struct Load {
 struct StepResults {
     get: Load,
     post: Load,
+    /// Step 05's POST with Redis fsyncing once a second instead of per entry (not durable).
+    post_without_fsync_per_entry: Option<Load>,
     pgbench_inserts_per_second: f64,
     drain_rows_per_second: Option<f64>,
 }
@@ -63,6 +65,8 @@ struct Report {
 #[derive(Debug, Serialize)]
 struct Ratios {
     direct_post_over_pgbench: f64,
+    /// What fsyncing every entry costs the queue path: POST with everysec / with always.
+    queue_everysec_over_always: f64,
     queue_post_over_direct_post: f64,
     queue_drain_over_pgbench: f64,
 }
@@ -106,6 +110,10 @@ impl Bench {
             ratios: Ratios {
                 direct_post_over_pgbench: direct.post.per_second
                     / direct.pgbench_inserts_per_second,
+                queue_everysec_over_always: queue
+                    .post_without_fsync_per_entry
+                    .map_or(0.0, |l| l.per_second)
+                    / queue.post.per_second,
                 queue_post_over_direct_post: queue.post.per_second / direct.post.per_second,
                 queue_drain_over_pgbench: drain / queue.pgbench_inserts_per_second,
             },
@@ -148,14 +156,18 @@ impl Bench {
         let url = format!("http://127.0.0.1:{port}/");
         let get = self.median_load(on.sh, &url, None)?;
         let post = self.median_load(on.sh, &url, Some("target/xtask/post.lua"))?;
-        let drain = match workers {
-            Some(n) => Some(self.drain_rate(on, &url, n)?),
-            None => None,
+        let (drain, post_without_fsync_per_entry) = match workers {
+            Some(n) => (
+                Some(self.drain_rate(on, &url, n)?),
+                Some(self.post_everysec(on, &url)?),
+            ),
+            None => (None, None),
         };
         let pgbench = self.pgbench(on)?;
         Ok(StepResults {
             get,
             post,
+            post_without_fsync_per_entry,
             pgbench_inserts_per_second: pgbench,
             drain_rows_per_second: drain,
         })
@@ -173,7 +185,17 @@ impl Bench {
     }
 
     fn wrk(&self, sh: &Shell, url: &str, script: Option<&str>) -> anyhow::Result<Load> {
-        let (connections, duration) = (self.concurrency.to_string(), format!("{}s", self.duration));
+        self.wrk_for(sh, url, script, self.duration)
+    }
+
+    fn wrk_for(
+        &self,
+        sh: &Shell,
+        url: &str,
+        script: Option<&str>,
+        seconds: u64,
+    ) -> anyhow::Result<Load> {
+        let (connections, duration) = (self.concurrency.to_string(), format!("{seconds}s"));
         let script: Vec<&str> = script.map(|s| vec!["--script", s]).unwrap_or_default();
         let output = cmd!(sh, "wrk --threads 2 --connections {connections} --duration {duration} --latency {script...} {url}")
             .quiet()
@@ -215,6 +237,28 @@ impl Bench {
         }
         rates.sort_by(f64::total_cmp);
         Ok(rates[rates.len() / 2])
+    }
+
+    /// Step 05's POST rate with Redis on `appendfsync everysec`: what durability per entry
+    /// costs. Redis is recreated with that setting, measured, and put back.
+    fn post_everysec(&self, on: &On<'_>, url: &str) -> anyhow::Result<Load> {
+        let recreate_redis = |fsync: &str| -> anyhow::Result<()> {
+            let _fsync = on.sh.push_env("REDIS_APPENDFSYNC", fsync);
+            eprintln!("    Redis with appendfsync {fsync}");
+            on.compose()
+                .args(["up", "--detach", "--wait", "redis"])
+                .quiet()
+                .ignore_stderr()
+                .run()
+                .context("recreating Redis")?;
+            // One discarded second of load while the app and workers reconnect.
+            self.wrk_for(on.sh, url, Some("target/xtask/post.lua"), 1)?;
+            Ok(())
+        };
+        recreate_redis("everysec")?;
+        let load = self.median_load(on.sh, url, Some("target/xtask/post.lua"));
+        recreate_redis("always")?;
+        load
     }
 
     /// Entries waiting plus entries in a worker's hands.
@@ -300,12 +344,18 @@ fn print_report(r: &Report) {
         "{:<34} {:>12} {:>10} {:>10}",
         "", "per second", "p50 ms", "p99 ms"
     );
-    for (name, load) in [
+    let mut rows = vec![
         ("step 04 (direct)  GET /", r.direct.get),
         ("step 04 (direct)  POST /", r.direct.post),
         ("step 05 (queue)   GET /", r.queue.get),
         ("step 05 (queue)   POST /", r.queue.post),
-    ] {
+    ];
+    rows.extend(
+        r.queue
+            .post_without_fsync_per_entry
+            .map(|l| ("step 05 POST, fsync everysec", l)),
+    );
+    for (name, load) in rows {
         println!(
             "{name:<34} {:>12.0} {:>10.2} {:>10.2}",
             load.per_second, load.p50_ms, load.p99_ms
@@ -336,6 +386,10 @@ fn print_report(r: &Report) {
     println!(
         "  queue drain / pgbench INSERT     {:.2}x (goal >= 3x)",
         r.ratios.queue_drain_over_pgbench
+    );
+    println!(
+        "  queue POST everysec / always     {:.2}x (what an fsync per entry costs)",
+        r.ratios.queue_everysec_over_always
     );
 }
 
