@@ -1,7 +1,6 @@
 //! Step 01 in Docker: `cargo xtask step 1 up` builds the image and runs one container; the
 //! answers live in its memory, so replacing the container loses them.
 
-use axum::http::StatusCode;
 use tests::{http::Remote, xtask::Launched};
 
 /// The form, a submission and the thank-you page, then the answers gone after the container
@@ -12,13 +11,7 @@ async fn answers_vanish_with_the_container() {
     tests::xtask::snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!(launched.up_output));
     let remote = Remote::new(launched.base());
-    assert!(
-        remote
-            .get_text("/")
-            .await
-            .contains("Tell us about your cat")
-    );
-    assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
+    remote.answer_the_survey().await;
     assert!(
         remote
             .get_text("/thanks?name=Pika")

@@ -1,6 +1,5 @@
 //! Step 03: the same two services as one Compose file.
 
-use axum::http::StatusCode;
 use tests::{
     http::Remote,
     xtask::{Launched, snapshot_settings},
@@ -22,13 +21,7 @@ async fn compose_stack_without_a_volume() {
     snapshot_settings(&launched, &varying).bind(|| insta::assert_snapshot!("ps", ps));
 
     let remote = Remote::new(launched.base());
-    assert!(
-        remote
-            .get_text("/")
-            .await
-            .contains("Tell us about your cat")
-    );
-    assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
+    remote.answer_the_survey().await;
     insta::assert_snapshot!("table", launched.psql("select * from cats"));
 
     launched.run_ok(&["down"]);

@@ -87,12 +87,7 @@ impl Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         docker::require_engine(sh)?;
         docker::require_compose_v2(sh)?;
-        if cmd!(sh, "wrk --version")
-            .quiet()
-            .ignore_stdout()
-            .ignore_stderr()
-            .run()
-            .is_err()
+        if !crate::docker::succeeds(cmd!(sh, "wrk --version"))
             && cmd!(sh, "which wrk").quiet().ignore_stdout().run().is_err()
         {
             bail!("the load generator wrk is missing: apt-get install wrk");

@@ -9,26 +9,19 @@ use std::{
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
+/// Whether `cmd` runs and exits 0; its output is not shown.
+pub fn succeeds(cmd: xshell::Cmd<'_>) -> bool {
+    cmd.quiet().ignore_stdout().ignore_stderr().run().is_ok()
+}
+
 /// Fails with a fix when the Docker CLI is missing or its daemon does not answer.
 pub fn require_engine(sh: &Shell) -> anyhow::Result<()> {
-    if cmd!(sh, "docker --version")
-        .quiet()
-        .ignore_stdout()
-        .ignore_stderr()
-        .run()
-        .is_err()
-    {
+    if !crate::docker::succeeds(cmd!(sh, "docker --version")) {
         bail!(
             "the docker command is missing: install Docker Engine (Debian: apt-get install docker.io; see `cargo xtask doctor`)"
         );
     }
-    if cmd!(sh, "docker info")
-        .quiet()
-        .ignore_stdout()
-        .ignore_stderr()
-        .run()
-        .is_err()
-    {
+    if !crate::docker::succeeds(cmd!(sh, "docker info")) {
         bail!(
             "Docker is not running, or you may not use it: start the daemon (systemctl start docker, \
              or `dockerd > dockerd.log 2>&1 &` without systemd) and check `docker info`"
@@ -48,14 +41,7 @@ pub fn require_compose_v2(sh: &Shell) -> anyhow::Result<()> {
         Ok(version) => {
             bail!("Compose {version} is too old: this tutorial needs Compose v2 (`docker compose`)")
         }
-        Err(_)
-            if cmd!(sh, "docker-compose --version")
-                .quiet()
-                .ignore_stdout()
-                .ignore_stderr()
-                .run()
-                .is_ok() =>
-        {
+        Err(_) if crate::docker::succeeds(cmd!(sh, "docker-compose --version")) => {
             bail!(
                 "only Compose v1 (`docker-compose`) is installed: install Compose v2, the `docker compose` plugin \
              (Debian: apt-get install docker-compose from trixie, or Docker's docker-compose-plugin)"

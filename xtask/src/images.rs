@@ -92,13 +92,7 @@ fn official_or(
         return Ok(official.to_owned());
     }
     eprintln!("$ docker pull {official}");
-    if cmd!(sh, "docker pull --quiet {official}")
-        .quiet()
-        .ignore_stdout()
-        .ignore_stderr()
-        .run()
-        .is_ok()
-    {
+    if crate::docker::succeeds(cmd!(sh, "docker pull --quiet {official}")) {
         return Ok(official.to_owned());
     }
     eprintln!(
@@ -108,12 +102,7 @@ fn official_or(
 }
 
 fn exists(sh: &Shell, image: &str) -> bool {
-    cmd!(sh, "docker image inspect {image}")
-        .quiet()
-        .ignore_stdout()
-        .ignore_stderr()
-        .run()
-        .is_ok()
+    crate::docker::succeeds(cmd!(sh, "docker image inspect {image}"))
 }
 
 /// A minimal Debian bookworm made by debootstrap and imported as an image (about a minute).
@@ -121,13 +110,7 @@ fn ensure_base(sh: &Shell, rebuild: bool) -> anyhow::Result<()> {
     if exists(sh, OFFLINE_BASE) && !rebuild {
         return Ok(());
     }
-    if cmd!(sh, "debootstrap --version")
-        .quiet()
-        .ignore_stdout()
-        .ignore_stderr()
-        .run()
-        .is_err()
-    {
+    if !crate::docker::succeeds(cmd!(sh, "debootstrap --version")) {
         bail!("building the offline base image needs debootstrap: apt-get install debootstrap");
     }
     let work = sh.current_dir().join("target/xtask");

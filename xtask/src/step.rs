@@ -350,13 +350,7 @@ impl On<'_> {
             Launch::Container | Launch::ByHand => {
                 for service in ["db", "app"] {
                     let name = self.container(service);
-                    if cmd!(self.sh, "docker inspect {name}")
-                        .quiet()
-                        .ignore_stdout()
-                        .ignore_stderr()
-                        .run()
-                        .is_ok()
-                    {
+                    if crate::docker::succeeds(cmd!(self.sh, "docker inspect {name}")) {
                         cmd!(self.sh, "docker logs {follow...} {name}").run()?;
                     }
                 }

@@ -134,12 +134,7 @@ fn run_tests(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
         .run()
         .context("building the binaries the tests run")?;
     let _insta = sh.push_env("INSTA_UPDATE", "no");
-    let nextest = cmd!(sh, "cargo nextest --version")
-        .quiet()
-        .ignore_stdout()
-        .ignore_stderr()
-        .run()
-        .is_ok();
+    let nextest = crate::docker::succeeds(cmd!(sh, "cargo nextest --version"));
     let runner: &[&str] = if nextest {
         &["nextest", "run"]
     } else {
