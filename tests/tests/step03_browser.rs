@@ -27,11 +27,15 @@ async fn a_browser_fills_in_the_form() {
         .click()
         .await
         .expect("clicking Send");
+    // Wait for the thank-you page's own heading: a plain `h1` could still be the form's, about
+    // to go stale as the browser navigates.
     let heading = browser
         .wait()
-        .for_element(Locator::Css("h1"))
+        .for_element(Locator::XPath(
+            "//h1[starts-with(normalize-space(.), 'Thanks')]",
+        ))
         .await
-        .expect("a page after sending");
+        .expect("the thank-you page after sending");
     let heading = heading.text().await.expect("the heading's text");
     assert_eq!(heading, "Thanks, Pika!");
     assert!(browser.current_url().await.expect("a URL").path() == "/thanks");
