@@ -66,7 +66,7 @@ impl Test {
             .context("clippy found problems")?;
         }
         announce("Docker images (the end-to-end tests run every step in containers)");
-        prepare_docker(sh)?;
+        prepare_docker(sh, crate::steps::STEPS)?;
         announce("tests");
         // Snapshots are expected outputs: a difference fails the run instead of being written
         // as the new truth. Review changes with `cargo insta review`.
@@ -80,14 +80,14 @@ impl Test {
     }
 }
 
-/// Checks Docker and Compose, makes sure the images exist and builds every step's app image
-/// once up front (with progress), so the tests that launch steps start quickly.
-fn prepare_docker(sh: &Shell) -> anyhow::Result<()> {
+/// Checks Docker and Compose, makes sure the base images exist, and builds the app images of
+/// `steps` up front (with progress), so the tests that launch them start quickly.
+fn prepare_docker(sh: &Shell, steps: &[crate::steps::Step]) -> anyhow::Result<()> {
     crate::docker::require_engine(sh)?;
     crate::docker::require_compose_v2(sh)?;
     let images = crate::images::ensure(sh, false)?;
     images.export(sh);
-    for step in crate::steps::STEPS {
+    for step in steps {
         let (file, image, builder) = (step.dockerfile(), step.image(), &images.builder);
         eprintln!("building {image} (the first build compiles every dependency: several minutes)");
         let started = std::time::Instant::now();
@@ -114,7 +114,8 @@ pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()
         .filter(|name| name.starts_with(&prefix))
         .collect();
     targets.sort();
-    prepare_docker(sh)?;
+    // Only this step's image: the others are not needed to test it.
+    prepare_docker(sh, &[step])?;
     let mut args = vec!["--package".to_owned(), "tests".to_owned()];
     args.extend(
         targets
