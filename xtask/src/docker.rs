@@ -107,3 +107,66 @@ pub fn wait_healthy(sh: &Shell, containers: &[String], limit: Duration) -> anyho
         std::thread::sleep(Duration::from_secs(1));
     }
 }
+
+/// A dockerd this runner started itself, stopped (SIGTERM, then waited for) when dropped.
+#[derive(Debug)]
+pub struct Daemon {
+    child: std::process::Child,
+}
+
+/// Makes sure a Docker daemon answers. Where none does, and we are root on a machine with
+/// dockerd but no service manager running it (CI's), starts one for the caller, logging to
+/// target/logs/dockerd.log; it stops when the returned `Daemon` is dropped.
+pub fn ensure_daemon(sh: &Shell) -> anyhow::Result<Option<Daemon>> {
+    if succeeds(cmd!(sh, "docker info")) {
+        return Ok(None);
+    }
+    if !throwaway_postgres::running_as_root() || crate::tools::on_path("dockerd").is_none() {
+        require_engine(sh)?;
+        return Ok(None);
+    }
+    let log = crate::setup::log_dir(sh)?.join("dockerd.log");
+    eprintln!(
+        "$ dockerd   (no Docker daemon was running; log: {})",
+        log.display()
+    );
+    let file =
+        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let child = std::process::Command::new("dockerd")
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .context("starting dockerd")?;
+    let daemon = Daemon { child };
+    let started = Instant::now();
+    while !succeeds(cmd!(sh, "docker info")) {
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!(
+                "dockerd did not answer within a minute; see {}",
+                log.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(Some(daemon))
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                eprintln!("stopped the dockerd started for this run");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -105,10 +105,11 @@ fn exists(sh: &Shell, image: &str) -> bool {
     crate::docker::succeeds(cmd!(sh, "docker image inspect {image}"))
 }
 
-/// A minimal Debian bookworm made by debootstrap and imported as an image (about a minute).
-fn ensure_base(sh: &Shell, rebuild: bool) -> anyhow::Result<()> {
+/// A minimal Debian bookworm made by debootstrap and imported as an image (about a minute);
+/// returns its name.
+pub fn ensure_base(sh: &Shell, rebuild: bool) -> anyhow::Result<&'static str> {
     if exists(sh, OFFLINE_BASE) && !rebuild {
-        return Ok(());
+        return Ok(OFFLINE_BASE);
     }
     if !crate::docker::succeeds(cmd!(sh, "debootstrap --version")) {
         bail!("building the offline base image needs debootstrap: apt-get install debootstrap");
@@ -164,7 +165,7 @@ fn ensure_base(sh: &Shell, rebuild: bool) -> anyhow::Result<()> {
         .context("importing the base image");
     let _ = sh.remove_path(&rootfs);
     let _ = sh.remove_path(&tarball);
-    result
+    result.map(|()| OFFLINE_BASE)
 }
 
 /// A stand-in whose Dockerfile is images/`dir`, on the debootstrap base.

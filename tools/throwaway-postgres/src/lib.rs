@@ -1,0 +1,233 @@
+//! A throwaway Postgres cluster from the server binaries of Debian's `postgresql` package
+//! (`initdb` + `pg_ctl`), in a temporary folder, stopped and deleted when dropped. The tests
+//! start one whenever they like (an app that starts before its database), and `cargo xtask
+//! test` starts one when no `DATABASE_URL` is set. Postgres refuses to run as root, so as
+//! root the cluster belongs to the `postgres` user, made if missing.
+
+use std::{
+    io,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+/// The superuser every cluster is made with.
+pub const SUPERUSER: &str = "survey";
+
+/// A cluster in a temporary folder, stopped and deleted on drop.
+#[derive(Debug)]
+pub struct Cluster {
+    dir: PathBuf,
+    bindir: PathBuf,
+    port: u16,
+    password: Option<String>,
+    running: bool,
+}
+
+impl Cluster {
+    /// Makes the cluster (initdb, about a second) without starting it. Without a password,
+    /// connections are trusted (it listens on 127.0.0.1 only); with one, every connection
+    /// must give it (scram-sha-256), as a real server's would.
+    pub fn init(password: Option<&str>) -> io::Result<Self> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let bindir = server_bindir()?;
+        let dir = std::env::temp_dir().join(format!(
+            "survey-pg-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let cluster = Self {
+            port: free_port()?,
+            dir,
+            bindir,
+            password: password.map(str::to_owned),
+            running: false,
+        };
+        if running_as_root() {
+            ensure_postgres_user()?;
+            run(Command::new("chown").arg("postgres:").arg(&cluster.dir))?;
+        }
+        let mut args = vec![
+            "-D".to_owned(),
+            cluster.data(),
+            "-U".into(),
+            SUPERUSER.into(),
+        ];
+        args.extend(["-E", "UTF8", "--locale=C", "--no-sync"].map(String::from));
+        match &cluster.password {
+            None => args.extend(["-A", "trust"].map(String::from)),
+            Some(password) => {
+                let file = cluster.dir.join("pwfile");
+                std::fs::write(&file, format!("{password}\n"))?;
+                if running_as_root() {
+                    run(Command::new("chown").arg("postgres:").arg(&file))?;
+                }
+                args.extend(["-A".into(), "scram-sha-256".into()]);
+                args.push(format!("--pwfile={}", file.display()));
+            }
+        }
+        cluster.pg("initdb", &args)?;
+        Ok(cluster)
+    }
+
+    /// A URL for the `postgres` database as the superuser.
+    pub fn url(&self) -> String {
+        match &self.password {
+            None => format!("postgres://{SUPERUSER}@127.0.0.1:{}/postgres", self.port),
+            Some(password) => format!(
+                "postgres://{SUPERUSER}:{password}@127.0.0.1:{}/postgres",
+                self.port
+            ),
+        }
+    }
+
+    /// The port it listens on, on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's major version, from the folder its binaries are in (e.g. "15").
+    pub fn version(&self) -> String {
+        self.bindir
+            .parent()
+            .and_then(Path::file_name)
+            .map(|v| v.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Where the server logs to; deleted with the cluster.
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("postgres.log")
+    }
+
+    /// Starts the server and waits until it accepts connections. fsync is off: nothing
+    /// here needs to survive a power cut, and the tests make many databases.
+    pub fn start(&mut self) -> io::Result<()> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        let args = [
+            "-D".to_owned(),
+            self.data(),
+            "-l".into(),
+            self.log().to_string_lossy().into_owned(),
+            "-o".into(),
+            options,
+            "-w".into(),
+            "-t".into(),
+            "60".into(),
+            "start".into(),
+        ];
+        self.pg("pg_ctl", &args)?;
+        self.running = true;
+        Ok(())
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").to_string_lossy().into_owned()
+    }
+
+    /// Runs one of the server's tools, as the postgres user when this process is root.
+    fn pg(&self, tool: &str, args: &[String]) -> io::Result<Output> {
+        let program = self.bindir.join(tool);
+        let mut command = if running_as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        run(command.args(args).current_dir(&self.dir))
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if self.running {
+            let args = [
+                "-D".to_owned(),
+                self.data(),
+                "-m".into(),
+                "immediate".into(),
+                "stop".into(),
+            ];
+            let _ = self.pg("pg_ctl", &args);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `command`; an error names it and carries what it printed.
+fn run(command: &mut Command) -> io::Result<Output> {
+    let what = command.get_program().to_string_lossy().into_owned();
+    let output = command
+        .output()
+        .map_err(|err| io::Error::new(err.kind(), format!("could not run {what}: {err}")))?;
+    if !output.status.success() {
+        return Err(io::Error::other(format!(
+            "{what} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    Ok(output)
+}
+
+/// The `postgres` user that Debian's package makes; a machine with the binaries from
+/// elsewhere may lack it.
+fn ensure_postgres_user() -> io::Result<()> {
+    if run(Command::new("id").arg("postgres")).is_ok() {
+        return Ok(());
+    }
+    run(Command::new("useradd").args(["--system", "--no-create-home", "postgres"])).map(drop)
+}
+
+/// Where initdb and pg_ctl are: $PG_BINDIR, else the newest /usr/lib/postgresql/*/bin.
+pub fn server_bindir() -> io::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("PG_BINDIR") {
+        return Ok(dir.into());
+    }
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists())
+        .max_by_key(|bin| version_of(bin))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "no Postgres server binaries found (initdb, pg_ctl): install Debian's \
+                 `postgresql` package, or set PG_BINDIR to the folder holding them",
+            )
+        })
+}
+
+fn version_of(bin: &Path) -> u32 {
+    bin.parent()
+        .and_then(Path::file_name)
+        .and_then(|v| v.to_str())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether this process runs as root (CI does), read from `id -u`.
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
+
+/// A port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> io::Result<u16> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+}
