@@ -38,7 +38,7 @@ fn request(what: &'static str, method: Method, path: &'static str, status: Statu
     }
 }
 
-/// The whole list, as the survey issue names it.
+/// The whole list: every kind of bad input the survey must refuse.
 pub fn cases() -> Vec<Case> {
     use StatusCode as S;
     let long = |n: usize| "x".repeat(n);

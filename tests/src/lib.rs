@@ -4,6 +4,7 @@
 pub mod bad_input;
 pub mod browser;
 pub mod cluster;
+pub mod commands;
 pub mod http;
 pub mod process;
 pub mod psql;

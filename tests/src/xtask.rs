@@ -24,6 +24,9 @@ pub fn xtask(args: &[&str]) -> Output {
 
 /// Runs `cargo xtask <args>` with extra environment variables.
 pub fn xtask_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut argv = vec!["cargo", "xtask"];
+    argv.extend_from_slice(args);
+    crate::commands::record(&argv);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     Command::new(cargo)
         .args(["run", "--quiet", "--package", "xtask", "--"])

@@ -1,6 +1,7 @@
 //! Step 03: the same two services as one Compose file.
 
 use tests::{
+    commands::ByHand,
     http::Remote,
     xtask::{Launched, snapshot_settings},
 };
@@ -10,6 +11,9 @@ use tests::{
 #[tokio::test]
 async fn compose_stack_without_a_volume() {
     let launched = Launched::up(3);
+    // What `up` ran: the Compose commands a learner could type instead.
+    snapshot_settings(&launched, &[])
+        .bind(|| insta::assert_snapshot!("up_commands", launched.up_commands));
     // Relative times, the database image (official or stand-in) and the column padding
     // (which follows the longest name) vary between runs; the rest is what a learner sees.
     let varying = [
@@ -27,4 +31,48 @@ async fn compose_stack_without_a_volume() {
     launched.run_ok(&["down"]);
     launched.run_ok(&["up", "--port", &launched.port.to_string()]);
     insta::assert_snapshot!("table_after_down_up", launched.psql("select * from cats"));
+}
+
+/// The step by hand, with the `docker compose` commands chapter 03 shows: up with a build,
+/// a row read through `exec`, and `down`, which leaves the database's anonymous volume.
+#[tokio::test]
+async fn by_hand_with_docker_compose() {
+    let hand = ByHand::new("03-compose");
+    hand.compose(&["up", "--build", "--wait"]);
+    Remote::new(format!("http://127.0.0.1:{}", hand.port))
+        .answer_the_survey()
+        .await;
+    let table = hand.compose(&[
+        "exec",
+        "db",
+        "psql",
+        "-U",
+        "survey",
+        "-c",
+        "select * from cats",
+    ]);
+    assert!(table.contains(" Pika | tortie | strawberry"), "{table}");
+    let db = format!("{}-db-1", hand.project());
+    let anonymous = tests::commands::docker(
+        &[
+            "inspect",
+            "--format",
+            "{{range .Mounts}}{{.Name}}{{end}}",
+            &db,
+        ],
+        &[],
+    );
+    let anonymous = String::from_utf8_lossy(&anonymous.stdout).trim().to_owned();
+    assert!(
+        !anonymous.is_empty(),
+        "the db container has an anonymous volume"
+    );
+    hand.compose(&["down"]);
+    let volumes = tests::commands::docker(&["volume", "ls"], &[]);
+    let volumes = String::from_utf8_lossy(&volumes.stdout).into_owned();
+    assert!(
+        volumes.contains(&anonymous),
+        "a plain `down` leaves the anonymous volume {anonymous}:\n{volumes}"
+    );
+    let _ = tests::commands::docker(&["volume", "rm", &anonymous], &[]);
 }

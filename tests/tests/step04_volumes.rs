@@ -30,3 +30,14 @@ async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
     launched.run_ok(&["restore", "--file", backup]);
     insta::assert_snapshot!("after_restore", launched.psql("select * from cats"));
 }
+
+/// `diff` shows the lesson: the volume in the Compose file, not the generated Dockerfile.
+#[test]
+fn diff_shows_the_volume() {
+    let output = tests::xtask::xtask(&["step", "4", "diff"]);
+    assert!(output.status.success(), "{output:?}");
+    // git's blob ids change with every edit of the files; what they say is in the lines.
+    insta::with_settings!({filters => vec![(r"(?m)^index [0-9a-f]+\.\.[0-9a-f]+.*\n", "")]}, {
+        insta::assert_snapshot!("diff", tests::xtask::stdout(&output));
+    });
+}

@@ -34,7 +34,8 @@ async fn post_many(base: &str, prefix: &str, count: usize) -> usize {
 }
 
 /// With 3 workers, a few hundred answers posted at once all reach Postgres exactly once
-/// (counted by id), stored by more than one worker; scaled down to one worker, it goes on.
+/// (counted by id), stored by more than one worker; scaled up to five workers, and down to
+/// one, it goes on.
 #[tokio::test]
 async fn three_workers_share_the_work() {
     let launched = Launched::up_with(5, &["--workers", "3"]);
@@ -49,6 +50,9 @@ async fn three_workers_share_the_work() {
     );
     insta::assert_snapshot!("three_workers", summary);
 
+    launched.run_ok(&["scale", "5"]);
+    let ps = launched.run_ok(&["ps"]);
+    assert_eq!(ps.matches("-worker-").count(), 5, "{ps}");
     launched.run_ok(&["scale", "1"]);
     let more = post_many(&launched.base(), "Later cat", 20).await;
     assert_eq!(more, 20);

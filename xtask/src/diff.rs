@@ -1,6 +1,7 @@
 //! `cargo xtask step N diff`: what step N adds to step N-1. Not a diff of whole crates (later
-//! steps reuse earlier code instead of copying it) but of the files a lesson is about: the
-//! Dockerfile, the Compose file and the step's own code.
+//! steps reuse earlier code instead of copying it) but of what a lesson is about: the step's
+//! own code, its new dependencies and the Compose file. The Dockerfiles are left out: they
+//! are rendered from one template and differ only in the step's name.
 
 use anyhow::Context;
 use xshell::{Shell, cmd};
@@ -25,7 +26,7 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         .read()
         .context("listing the step's files with git")?
         .lines()
-        .filter(|f| !f.ends_with("Cargo.toml"))
+        .filter(|f| !f.ends_with("Cargo.toml") && !f.ends_with("Dockerfile"))
         .map(|f| f.trim_start_matches(&format!("{dir}/")).to_owned())
         .collect();
         files.sort();
@@ -56,6 +57,19 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         "What step {} adds to step {}:",
         step.number, previous.number
     );
+    let (had, has) = (dependencies(sh, previous)?, dependencies(sh, &step)?);
+    let added: Vec<&str> = has
+        .iter()
+        .filter(|d| !had.contains(d))
+        .map(String::as_str)
+        .collect();
+    if !added.is_empty() {
+        println!(
+            "New dependencies in steps/{}/Cargo.toml: {}",
+            step.dir,
+            added.join(", ")
+        );
+    }
     for (old, new) in pairs.into_iter().filter(|(old, new)| old != new) {
         // git diff --no-index exits 1 when the files differ: that is the normal case here.
         cmd!(
@@ -66,4 +80,14 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         .run()?;
     }
     Ok(())
+}
+
+/// The names of a step's dependencies, from its Cargo.toml.
+fn dependencies(sh: &Shell, step: &Step) -> anyhow::Result<Vec<String>> {
+    Ok(step
+        .manifest(sh)?
+        .get("dependencies")
+        .and_then(toml::Value::as_table)
+        .map(|deps| deps.keys().cloned().collect())
+        .unwrap_or_default())
 }

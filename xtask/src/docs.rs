@@ -74,6 +74,72 @@ pub fn check(sh: &Shell) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the tests record the commands they ran (see tests/src/commands.rs).
+pub const RECORDED: &str = "target/book-commands";
+
+/// Fails unless every command in the book's shell blocks was run by a test, as the tests
+/// recorded them while `cargo xtask test` ran. Outputs and included snapshots are not
+/// commands: only the lines typed in a `sh` block are.
+pub fn check_commands(sh: &Shell) -> anyhow::Result<()> {
+    let mut ran = std::collections::HashSet::new();
+    for file in sh.read_dir(RECORDED).unwrap_or_default() {
+        for line in sh.read_file(&file)?.lines() {
+            let argv: Vec<String> = serde_json::from_str(line)
+                .with_context(|| format!("reading {}", file.display()))?;
+            ran.insert(argv);
+        }
+    }
+    let mut untested = Vec::new();
+    let mut chapters = sh.read_dir("docs/src")?;
+    chapters.sort();
+    for chapter in chapters {
+        if chapter.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let name = chapter
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for command in shell_commands(&sh.read_file(&chapter)?) {
+            let argv = shlex::split(&command)
+                .with_context(|| format!("{name}: cannot read the command `{command}`"))?;
+            if !ran.contains(&argv) {
+                untested.push(format!("{name}: {command}"));
+            }
+        }
+    }
+    if !untested.is_empty() {
+        bail!(
+            "the book tells readers to type commands that no test ran (run each one in a test \
+             in tests/, through tests::xtask or tests::commands):\n  {}",
+            untested.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+/// The command lines of every ```sh block in `text`: not blank, not a comment, not an include.
+fn shell_commands(text: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut in_shell = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if let Some(fence) = trimmed.strip_prefix("```") {
+            in_shell = !in_shell && matches!(fence, "sh" | "bash" | "shell" | "console");
+            continue;
+        }
+        if in_shell
+            && !trimmed.is_empty()
+            && !trimmed.starts_with('#')
+            && !trimmed.starts_with("{{#")
+        {
+            commands.push(trimmed.trim_start_matches("$ ").to_owned());
+        }
+    }
+    commands
+}
+
 /// The argument of every `{{#include ...}}` in `text`.
 fn includes(text: &str) -> Vec<&str> {
     text.split("{{#include ")
@@ -84,6 +150,49 @@ fn includes(text: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    /// Commands are read from shell blocks only, without comments and includes.
+    #[test]
+    fn finds_shell_commands() {
+        let text = "```sh\ncargo xtask step 3 up\n# a comment\n{{#include x.snap}}\n```\n\
+                    ```text\nnot a command\n```\n```sh\n$ docker volume ls\n```\n";
+        assert_eq!(
+            super::shell_commands(text),
+            ["cargo xtask step 3 up", "docker volume ls"]
+        );
+    }
+
+    /// A command no test ran fails the check, naming the chapter and the command.
+    #[test]
+    fn an_untested_command_fails() {
+        let dir = std::env::temp_dir().join(format!("book-check-{}", std::process::id()));
+        let (src, recorded) = (dir.join("docs/src"), dir.join(super::RECORDED));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&recorded).unwrap();
+        std::fs::write(
+            recorded.join("1.jsonl"),
+            "[\"cargo\",\"xtask\",\"step\",\"3\",\"psql\",\"-c\",\"select * from cats\"]\n",
+        )
+        .unwrap();
+        let chapter = src.join("03-compose.md");
+        std::fs::write(
+            &chapter,
+            "```sh\ncargo xtask step 3 psql -c 'select * from cats'\n```\n",
+        )
+        .unwrap();
+        let sh = xshell::Shell::new().unwrap();
+        sh.change_dir(&dir);
+        super::check_commands(&sh).expect("the one command was run");
+
+        std::fs::write(&chapter, "```sh\ncargo xtask step 3 psql -c 'select * from cats'\ncargo xtask step 3 scale 9\n```\n").unwrap();
+        let err = super::check_commands(&sh).expect_err("scale 9 was never run");
+        assert!(
+            err.to_string()
+                .contains("03-compose.md: cargo xtask step 3 scale 9"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// Include arguments are found with their selectors.
     #[test]
     fn finds_includes() {

@@ -87,15 +87,19 @@ impl Step {
         format!("survey/{}", self.package())
     }
 
+    /// Its Cargo.toml, parsed.
+    pub fn manifest(&self, sh: &xshell::Shell) -> anyhow::Result<toml::Table> {
+        let path = format!("steps/{}/Cargo.toml", self.dir);
+        sh.read_file(&path)
+            .with_context(|| format!("reading {path}"))?
+            .parse()
+            .with_context(|| format!("parsing {path}"))
+    }
+
     /// The `description` of its Cargo package.
     pub fn description(&self, sh: &xshell::Shell) -> anyhow::Result<String> {
         let path = format!("steps/{}/Cargo.toml", self.dir);
-        let manifest: toml::Table = sh
-            .read_file(&path)
-            .with_context(|| format!("reading {path}"))?
-            .parse()
-            .with_context(|| format!("parsing {path}"))?;
-        manifest
+        self.manifest(sh)?
             .get("package")
             .and_then(|p| p.get("description"))
             .and_then(|d| d.as_str())

@@ -20,7 +20,7 @@ impl Test {
         let _daemon = crate::docker::ensure_daemon(sh)?;
         let _postgres = database(sh)?;
 
-        let steps = if self.no_lint { 2 } else { 4 };
+        let steps = if self.no_lint { 3 } else { 5 };
         let mut step = 0;
         let mut announce = |what: &str| {
             step += 1;
@@ -62,7 +62,10 @@ impl Test {
         cmd!(sh, "cargo test --workspace --doc --quiet")
             .run()
             .context("doc tests failed")?;
+        let _ = sh.remove_path(crate::docs::RECORDED);
         run_tests(sh, &["--workspace".into(), "--no-fail-fast".into()])?;
+        announce("the book: every command it tells a reader to type was run by a test");
+        crate::docs::check_commands(sh)?;
         eprintln!("\nAll checks and tests passed.");
         Ok(())
     }
