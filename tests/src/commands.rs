@@ -100,9 +100,22 @@ mod tests {
 /// Runs `docker args...` as a learner would type it (recorded for the book check), with extra
 /// environment variables; returns its output, whatever the exit status.
 pub fn docker(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut argv = vec!["docker"];
-    argv.extend_from_slice(args);
-    record(&argv);
+    docker_renamed(args, env, None)
+}
+
+/// Like `docker`, but recorded with a test's own name replaced by the one a learner has
+/// (`rename` is (the test's, the learner's), e.g. a container name).
+pub fn docker_renamed(
+    args: &[&str],
+    env: &[(&str, &str)],
+    rename: Option<(&str, &str)>,
+) -> std::process::Output {
+    let mut argv = vec!["docker".to_owned()];
+    argv.extend(args.iter().map(|a| match rename {
+        Some((from, to)) => a.replace(from, to),
+        None => (*a).to_owned(),
+    }));
+    record(&argv.iter().map(String::as_str).collect::<Vec<_>>());
     std::process::Command::new("docker")
         .args(args)
         .envs(env.iter().copied())

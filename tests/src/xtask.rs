@@ -115,6 +115,24 @@ impl Launched {
         );
     }
 
+    /// `docker args...` against this copy of the step, recorded with the learner's names
+    /// (survey-0N instead of the test's project); returns stdout and stderr, whatever the
+    /// exit status.
+    pub fn docker(&self, args: &[&str]) -> (bool, String) {
+        let learner = format!("survey-{:02}", self.step);
+        let output =
+            crate::commands::docker_renamed(args, &[], Some((self.project.as_str(), &learner)));
+        let text = format!(
+            "{}{}",
+            stdout(&output),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (
+            output.status.success(),
+            text.replace(&self.project, &learner),
+        )
+    }
+
     /// `psql -c SQL` in the step's database container.
     pub fn psql(&self, sql: &str) -> String {
         self.run_ok(&["psql", "-c", sql])

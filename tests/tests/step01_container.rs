@@ -20,6 +20,14 @@ async fn answers_vanish_with_the_container() {
     );
     assert!(remote.get_text("/answers").await.contains("<td>Pika</td>"));
 
+    // No shell in an image that holds one binary; the binary itself can still be asked.
+    let app = format!("{}-app", launched.project);
+    let (ok, no_shell) = launched.docker(&["exec", &app, "sh"]);
+    assert!(!ok, "{no_shell}");
+    let (ok, health) = launched.docker(&["exec", &app, "/survey", "healthcheck"]);
+    assert!(ok, "{health}");
+    insta::assert_snapshot!("no_shell", no_shell.trim());
+
     launched.run_ok(&["down"]);
     launched.run_ok(&["up", "--port", &launched.port.to_string()]);
     // A new client: the old one's kept-alive connection went with the old container.
@@ -64,6 +72,7 @@ fn clear_errors() {
         stderr.contains("there is no step 9; the steps are 1, 2, 3, 4, 5"),
         "{stderr}"
     );
+    let mut seen = format!("$ cargo xtask step 9 up\n{}", errors(&stderr));
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let port = taken.local_addr().expect("its address").port().to_string();
@@ -82,6 +91,10 @@ fn clear_errors() {
         stderr.contains(&format!("port {port} on 127.0.0.1 is taken")),
         "{stderr}"
     );
+    seen.push_str(&format!(
+        "\n$ cargo xtask step 1 up\n{}",
+        errors(&stderr).replace(&port, "2154")
+    ));
 
     let no_daemon = tests::xtask::xtask_with_env(
         &["step", "3", "ps"],
@@ -93,4 +106,15 @@ fn clear_errors() {
         stderr.contains("Docker is not running, or you may not use it"),
         "{stderr}"
     );
+    seen.push_str(&format!("\n$ cargo xtask step 3 ps\n{}", errors(&stderr)));
+    insta::assert_snapshot!("clear_errors", seen);
+}
+
+/// The runner's error lines, without anything cargo may say around them.
+fn errors(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with("error: "))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }

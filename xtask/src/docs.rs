@@ -7,11 +7,19 @@ use xshell::{Shell, cmd};
 
 /// Build the book into target/book, checking every include.
 #[derive(Debug, clap::Args)]
-pub struct Docs {}
+pub struct Docs {
+    /// Also check that every command in the book was run by the tests' last run (which
+    /// `cargo xtask test` checks at its end).
+    #[arg(long)]
+    commands: bool,
+}
 
 impl Docs {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         check(sh)?;
+        if self.commands {
+            check_commands(sh)?;
+        }
         println!("The book is at target/book/index.html");
         Ok(())
     }
