@@ -67,6 +67,9 @@ if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   done
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
   echo "PostgreSQL init process complete; ready for start up."
+elif [ "$1" = postgres ]; then
+  # As the official image says it: the POSTGRES_* variables are not read again.
+  echo "PostgreSQL Database directory appears to contain a database; Skipping initialization"
 fi
 
 exec "$@"

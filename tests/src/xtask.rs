@@ -37,6 +37,15 @@ pub fn xtask_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("cargo runs")
 }
 
+/// The commands the runner printed before running them (`$ docker ...`, on stderr).
+fn commands_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| line.starts_with("$ "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// What a command printed on stdout, as text.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -81,12 +90,15 @@ impl Launched {
         let output = launched.run(&args);
         launched.check(&output, "up");
         launched.up_output = stdout(&output);
-        launched.up_commands = String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .filter(|line| line.starts_with("$ "))
-            .collect::<Vec<_>>()
-            .join("\n");
+        launched.up_commands = commands_of(&output);
         launched
+    }
+
+    /// Like `run_ok`, but returns the docker commands it printed (`$ docker ...`).
+    pub fn run_ok_commands(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        self.check(&output, &args.join(" "));
+        commands_of(&output)
     }
 
     /// Runs `cargo xtask step N <args> --project P`.

@@ -76,3 +76,57 @@ async fn by_hand_with_docker_compose() {
     );
     let _ = tests::commands::docker(&["volume", "rm", &anonymous], &[]);
 }
+
+/// A machine with only the old Compose v1 (`docker-compose`) gets a clear error with the fix.
+/// The `docker` on PATH here answers `compose` as a CLI without the v2 plugin does, and
+/// passes everything else to the real one.
+#[test]
+fn compose_v1_is_refused_with_a_fix() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let real = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v docker"])
+            .output()
+            .expect("sh runs")
+            .stdout,
+    )
+    .expect("a path");
+    let scripts = [
+        (
+            "docker",
+            format!(
+                "#!/bin/sh\nif [ \"$1\" = compose ]; then echo \"docker: 'compose' is not a docker command.\" >&2; exit 1; fi\nexec {} \"$@\"\n",
+                real.trim()
+            ),
+        ),
+        (
+            "docker-compose",
+            "#!/bin/sh\necho 'docker-compose version 1.29.2, build unknown'\n".to_owned(),
+        ),
+    ];
+    for (name, text) in scripts {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write the script");
+        let mut permissions = std::fs::metadata(&path)
+            .expect("its metadata")
+            .permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&path, permissions).expect("make it executable");
+    }
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = tests::xtask::xtask_with_env(
+        &["step", "3", "down", "--project", "survey-test-compose-v1"],
+        &[("PATH", path.as_str())],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default();
+    insta::assert_snapshot!("compose_v1", format!("$ cargo xtask step 3 down\n{error}"));
+}

@@ -14,8 +14,24 @@ async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
     let down = launched.run_ok(&["down"]);
     tests::xtask::snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!("down_keeps_the_volume", down));
+    let (ok, volumes) = launched.docker(&["volume", "ls"]);
+    assert!(ok && volumes.contains("survey-04_donut-data"), "{volumes}");
     launched.run_ok(&["up", "--port", &port]);
     insta::assert_snapshot!("after_down_up", launched.psql("select * from cats"));
+    // The database found its files on the volume, so POSTGRES_* were not read again.
+    let logs = launched.run_ok(&["logs"]);
+    let skipped = logs
+        .lines()
+        .filter_map(|line| line.split_once("| "))
+        .find(|(_, text)| text.contains("Skipping initialization"))
+        .map(|(service, text)| {
+            // Compose may start a line with a terminal control sequence; the reader sees none.
+            let service = regex::Regex::new(r"\x1b\[[0-9;]*[A-Za-z]")
+                .expect("a valid pattern")
+                .replace_all(service, "");
+            format!("{} | {text}", service.trim())
+        });
+    insta::assert_snapshot!("skipping_initialization", skipped.unwrap_or(logs));
 
     // Removed when the test ends, passed or failed.
     let backup_dir = tempfile::tempdir().expect("a temporary directory");

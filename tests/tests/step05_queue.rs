@@ -39,6 +39,8 @@ async fn post_many(base: &str, prefix: &str, count: usize) -> usize {
 #[tokio::test]
 async fn three_workers_share_the_work() {
     let launched = Launched::up_with(5, &["--workers", "3"]);
+    tests::xtask::snapshot_settings(&launched, &[])
+        .bind(|| insta::assert_snapshot!("up_commands", launched.up_commands));
     let accepted = post_many(&launched.base(), "Cat", 300).await;
     let status = tests::http::wait_until_drained(&launched.base(), Duration::from_secs(90)).await;
     let workers = status["rows_per_worker"].as_array().map_or(0, Vec::len);
@@ -50,7 +52,9 @@ async fn three_workers_share_the_work() {
     );
     insta::assert_snapshot!("three_workers", summary);
 
-    launched.run_ok(&["scale", "5"]);
+    let scale = launched.run_ok_commands(&["scale", "5"]);
+    tests::xtask::snapshot_settings(&launched, &[])
+        .bind(|| insta::assert_snapshot!("scale_commands", scale));
     let ps = launched.run_ok(&["ps"]);
     assert_eq!(ps.matches("-worker-").count(), 5, "{ps}");
     launched.run_ok(&["scale", "1"]);

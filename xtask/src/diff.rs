@@ -6,7 +6,7 @@
 use anyhow::Context;
 use xshell::{Shell, cmd};
 
-use crate::steps::{STEPS, Step};
+use crate::steps::{Launch, STEPS, Step};
 
 pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
     let Some(previous) = STEPS.iter().rev().find(|s| s.number < step.number) else {
@@ -57,6 +57,21 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         "What step {} adds to step {}:",
         step.number, previous.number
     );
+    if step.launch == Launch::ByHand {
+        // This step's lesson is commands, not a file: show them as `up` runs them.
+        let on = crate::step::On {
+            sh,
+            step,
+            project: step.default_project(),
+        };
+        println!(
+            "The commands that wire the app and its database by hand (`cargo xtask step {} up` runs them):",
+            step.number
+        );
+        for (command, _) in on.wiring("127.0.0.1:2154:5000", crate::images::OFFICIAL_POSTGRES) {
+            println!("$ {command}");
+        }
+    }
     let (had, has) = (dependencies(sh, previous)?, dependencies(sh, &step)?);
     let added: Vec<&str> = has
         .iter()

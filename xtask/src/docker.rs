@@ -44,7 +44,7 @@ pub fn require_compose_v2(sh: &Shell) -> anyhow::Result<()> {
         Err(_) if crate::docker::succeeds(cmd!(sh, "docker-compose --version")) => {
             bail!(
                 "only Compose v1 (`docker-compose`) is installed: install Compose v2, the `docker compose` plugin \
-             (Debian: apt-get install docker-compose from trixie, or Docker's docker-compose-plugin)"
+             (Debian, as root: `cargo xtask setup`; elsewhere Docker's docker-compose-plugin package)"
             )
         }
         Err(_) => bail!(

@@ -25,8 +25,37 @@ impl Docs {
     }
 }
 
-/// Checks every `{{#include path[:anchor|:lines]}}`, then builds and tests the book.
+/// Where the diagrams' sources are, and where their pictures go for the book.
+const DIAGRAMS: &str = "docs/diagrams";
+const PICTURES: &str = "docs/src/diagrams";
+
+/// Renders every diagram (Graphviz's `dot`) to an SVG the book shows: drawn here, with no
+/// script or font from the internet, so the book works offline.
+fn render_diagrams(sh: &Shell) -> anyhow::Result<()> {
+    sh.create_dir(PICTURES)?;
+    for source in sh.read_dir(DIAGRAMS)? {
+        if source.extension().is_none_or(|e| e != "dot") {
+            continue;
+        }
+        let name = source.file_stem().unwrap_or_default().to_string_lossy();
+        let picture = format!("{PICTURES}/{name}.svg");
+        cmd!(sh, "dot -Tsvg -o {picture} {source}")
+            .quiet()
+            .run()
+            .with_context(|| {
+                format!(
+                    "rendering {} (is Graphviz installed? see `cargo xtask doctor`)",
+                    source.display()
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// Checks every `{{#include path[:anchor|:lines]}}` and every picture, then builds and tests
+/// the book.
 pub fn check(sh: &Shell) -> anyhow::Result<()> {
+    render_diagrams(sh)?;
     let mut problems = Vec::new();
     for chapter in sh.read_dir("docs/src")? {
         if chapter.extension().is_none_or(|e| e != "md") {
@@ -34,6 +63,12 @@ pub fn check(sh: &Shell) -> anyhow::Result<()> {
         }
         let text = sh.read_file(&chapter)?;
         let dir = chapter.parent().context("a chapter has a folder")?;
+        for picture in pictures(&text) {
+            if !dir.join(picture).exists() {
+                let name = chapter.file_name().unwrap_or_default().to_string_lossy();
+                problems.push(format!("{name}: the picture {picture} does not exist"));
+            }
+        }
         for include in includes(&text) {
             let (path, selector) = include.split_once(':').unwrap_or((include, ""));
             let name = chapter.file_name().unwrap_or_default().to_string_lossy();
@@ -148,6 +183,18 @@ fn shell_commands(text: &str) -> Vec<String> {
     commands
 }
 
+/// The target of every Markdown picture, `![text](target)`, in `text`.
+fn pictures(text: &str) -> Vec<&str> {
+    text.split("![")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split_once("](")
+                .and_then(|(_, tail)| tail.split_once(')'))
+        })
+        .map(|(target, _)| target.trim())
+        .collect()
+}
+
 /// The argument of every `{{#include ...}}` in `text`.
 fn includes(text: &str) -> Vec<&str> {
     text.split("{{#include ")
@@ -158,6 +205,13 @@ fn includes(text: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    /// Pictures are found by their targets.
+    #[test]
+    fn finds_pictures() {
+        let text = "![What runs](diagrams/03-compose.svg)\nno ![x] here\n![b](b.png)";
+        assert_eq!(super::pictures(text), ["diagrams/03-compose.svg", "b.png"]);
+    }
+
     /// Commands are read from shell blocks only, without comments and includes.
     #[test]
     fn finds_shell_commands() {

@@ -13,7 +13,7 @@ use crate::docker;
 
 /// The official images, the defaults in the Dockerfiles and Compose files.
 const OFFICIAL_BUILDER: &str = "rust:1.95-slim-bookworm";
-const OFFICIAL_POSTGRES: &str = "postgres:16";
+pub const OFFICIAL_POSTGRES: &str = "postgres:16";
 const OFFICIAL_REDIS: &str = "redis:7";
 
 const OFFLINE_BASE: &str = "survey-offline/debian:bookworm";

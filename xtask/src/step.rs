@@ -88,9 +88,7 @@ enum Action {
 impl StepCmd {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let step = Step::find(self.number)?;
-        let project = self
-            .project
-            .unwrap_or_else(|| format!("survey-{:02}", step.number));
+        let project = self.project.unwrap_or_else(|| step.default_project());
         let on = On { sh, step, project };
         match self.action {
             Action::Up { port, workers } => on.up(port, workers),
@@ -192,27 +190,10 @@ impl On<'_> {
                 docker::wait_healthy(self.sh, &[app], Duration::from_secs(120))?;
             }
             Launch::ByHand => {
-                let (network, db, app) = (
-                    self.project.clone(),
-                    self.container("db"),
-                    self.container("app"),
-                );
-                let label = format!("survey.project={}", self.project);
-                let postgres = &images.postgres;
-                let env = DB_ENV.iter().flat_map(|e| ["--env", e]);
-                cmd!(self.sh, "docker network create --label {label} {network}")
-                    .ignore_stdout()
-                    .run()
-                    .context("creating the network")?;
-                // The app goes first on purpose: it waits for its database by retrying.
-                cmd!(self.sh, "docker run --detach --name {app} --label {label} --network {network} --env {APP_DATABASE_URL} --publish {publish} {image}")
-                    .ignore_stdout()
-                    .run()
-                    .context("starting the app container")?;
-                cmd!(self.sh, "docker run --detach --name {db} --label {label} --network {network} --network-alias db {env...} --health-cmd 'pg_isready -h 127.0.0.1 -U survey -d survey' --health-interval 2s {postgres}")
-                    .ignore_stdout()
-                    .run()
-                    .context("starting the database container")?;
+                for (command, what) in self.wiring(&publish, &images.postgres) {
+                    command.ignore_stdout().run().context(what)?;
+                }
+                let (db, app) = (self.container("db"), self.container("app"));
                 docker::wait_healthy(self.sh, &[db, app], Duration::from_secs(120))?;
             }
             Launch::Compose => {
@@ -243,9 +224,51 @@ impl On<'_> {
         Ok(())
     }
 
+    /// Step 02's lesson: the commands that wire app and database by hand, each with what it
+    /// does. The app goes first on purpose: it waits for its database by retrying.
+    pub fn wiring(&self, publish: &str, postgres: &str) -> [(xshell::Cmd<'_>, &'static str); 3] {
+        let (network, db, app) = (
+            self.project.clone(),
+            self.container("db"),
+            self.container("app"),
+        );
+        let label = format!("survey.project={}", self.project);
+        let image = self.step.image();
+        let env = DB_ENV.iter().flat_map(|e| ["--env", e]);
+        [
+            (
+                cmd!(self.sh, "docker network create --label {label} {network}"),
+                "creating the network",
+            ),
+            (
+                cmd!(
+                    self.sh,
+                    "docker run --detach --name {app} --label {label} --network {network} --env {APP_DATABASE_URL} --publish {publish} {image}"
+                ),
+                "starting the app container",
+            ),
+            (
+                cmd!(
+                    self.sh,
+                    "docker run --detach --name {db} --label {label} --network {network} --network-alias db {env...} --health-cmd 'pg_isready -h 127.0.0.1 -U survey -d survey' --health-interval 2s {postgres}"
+                ),
+                "starting the database container",
+            ),
+        ]
+    }
+
     fn needs_workers(&self) -> anyhow::Result<()> {
-        if self.step.number != 5 {
-            bail!("only step 5 has workers to scale");
+        if !self.step.workers {
+            let with: Vec<String> = crate::steps::STEPS
+                .iter()
+                .filter(|s| s.workers)
+                .map(|s| s.number.to_string())
+                .collect();
+            bail!(
+                "step {} has no workers; step {} has",
+                self.step.number,
+                with.join(", ")
+            );
         }
         Ok(())
     }
@@ -314,9 +337,9 @@ impl On<'_> {
                     down = down.arg("--volumes");
                 }
                 down.run().context("stopping the stack")?;
-                if self.step.number >= 4 && !volumes {
+                if let Some(volume) = self.step.volume.filter(|_| !volumes) {
                     println!(
-                        "The volume {}_donut-data is kept: `up` brings the answers back. `down --volumes` deletes it.",
+                        "The volume {}_{volume} is kept: `up` brings the answers back. `down --volumes` deletes it.",
                         self.project
                     );
                 }

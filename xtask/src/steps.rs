@@ -20,6 +20,10 @@ pub struct Step {
     /// Directory under `steps/`, e.g. `03-compose`; the package is `step-` + this.
     pub dir: &'static str,
     pub launch: Launch,
+    /// A pool of workers that `up --workers N` and `scale N` size (Compose service `worker`).
+    pub workers: bool,
+    /// The named volume that keeps the data across `down` and `up`, if any.
+    pub volume: Option<&'static str>,
 }
 
 /// Every step that exists so far.
@@ -28,26 +32,36 @@ pub const STEPS: &[Step] = &[
         number: 1,
         dir: "01-container",
         launch: Launch::Container,
+        workers: false,
+        volume: None,
     },
     Step {
         number: 2,
         dir: "02-network",
         launch: Launch::ByHand,
+        workers: false,
+        volume: None,
     },
     Step {
         number: 3,
         dir: "03-compose",
         launch: Launch::Compose,
+        workers: false,
+        volume: None,
     },
     Step {
         number: 4,
         dir: "04-volumes",
         launch: Launch::Compose,
+        workers: false,
+        volume: Some("donut-data"),
     },
     Step {
         number: 5,
         dir: "05-queue",
         launch: Launch::Compose,
+        workers: true,
+        volume: Some("donut-data"),
     },
 ];
 
@@ -65,6 +79,11 @@ impl Step {
                     .join(", ")
             ),
         }
+    }
+
+    /// The name a learner's copy of the step gets (its Compose project, network, prefix).
+    pub fn default_project(&self) -> String {
+        format!("survey-{:02}", self.number)
     }
 
     /// The Cargo package (and binary) name.

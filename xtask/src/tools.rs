@@ -119,6 +119,12 @@ pub const TOOLS: &[Tool] = &[
         needed_for: "the browser test",
     },
     Tool {
+        name: "Graphviz (dot)",
+        probe: Probe::OnPath("dot"),
+        source: Source::Bookworm("graphviz"),
+        needed_for: "the book's diagrams",
+    },
+    Tool {
         name: "wrk",
         probe: Probe::OnPath("wrk"),
         source: Source::Bookworm("wrk"),
