@@ -118,14 +118,39 @@ impl Remote {
 
     /// Posts the original tutorial's answer (Pika, tortie, strawberry); returns the status.
     pub async fn post_pika(&self) -> StatusCode {
+        self.post_answer(PIKA[0].1, PIKA[1].1, PIKA[2].1).await
+    }
+
+    /// Posts an answer; returns the status.
+    pub async fn post_answer(&self, name: &str, coat: &str, donut: &str) -> StatusCode {
         let response = self
             .client
             .post(format!("{}/", self.base))
-            .form(&PIKA)
+            .form(&[("name", name), ("coat", coat), ("donut", donut)])
             .send()
             .await
             .expect("the app answers");
         StatusCode::from_u16(response.status().as_u16()).expect("a valid status")
+    }
+
+    /// Posts an answer in other scripts, at or near the limits the form counts in characters:
+    /// a 40-character Cyrillic name, a 32-character Japanese coat, a 32-emoji donut (many more
+    /// bytes than characters). Returns the status and the answer.
+    pub async fn post_wide(&self) -> (StatusCode, [String; 3]) {
+        let answer = wide_answer();
+        let response = self
+            .client
+            .post(format!("{}/", self.base))
+            .form(&[
+                ("name", answer[0].as_str()),
+                ("coat", answer[1].as_str()),
+                ("donut", answer[2].as_str()),
+            ])
+            .send()
+            .await
+            .expect("the app answers");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("a valid status");
+        (status, answer)
     }
 
     /// Does what a visitor does: opens the form, then sends the original tutorial's answer and
@@ -197,4 +222,12 @@ pub async fn wait_until_drained(base: &str, limit: std::time::Duration) -> serde
         );
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+}
+
+/// The answer `Remote::post_wide` sends.
+pub fn wide_answer() -> [String; 3] {
+    let name: String = "Рыжик".chars().cycle().take(40).collect();
+    let coat: String = "三毛猫の長い毛".chars().cycle().take(32).collect();
+    let donut = "🍩".repeat(32);
+    [name, coat, donut]
 }

@@ -145,6 +145,28 @@ impl Launched {
         )
     }
 
+    /// Posts `Remote::post_wide`'s answer (Cyrillic, Japanese, emoji at the form's limits)
+    /// and checks that Postgres stored it whole and the answers page shows it.
+    pub async fn assert_wide_answer_kept(&self) {
+        let remote = crate::http::Remote::new(self.base());
+        let (status, [name, coat, donut]) = remote.post_wide().await;
+        assert_eq!(status.as_u16(), 303, "the answer is accepted");
+        if self.step == 5 {
+            crate::http::wait_until_drained(&self.base(), std::time::Duration::from_secs(60)).await;
+        }
+        let row = self.psql(&format!(
+            "select name, coat, donut from cats where name = '{name}'"
+        ));
+        for field in [&name, &coat, &donut] {
+            assert!(
+                row.contains(field.as_str()),
+                "{field} is stored whole:\n{row}"
+            );
+        }
+        let page = remote.get_text("/answers").await;
+        assert!(page.contains(&name), "the answers page shows {name}");
+    }
+
     /// `psql -c SQL` in the step's database container.
     pub fn psql(&self, sql: &str) -> String {
         self.run_ok(&["psql", "-c", sql])

@@ -18,6 +18,7 @@ async fn form_lands_in_postgres() {
     let remote = Remote::new(launched.base());
     assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
     insta::assert_snapshot!("table", launched.psql("select * from cats"));
+    launched.assert_wide_answer_kept().await;
     let logs = launched.run_ok(&["logs"]);
     assert!(
         logs.contains("connected to Postgres at db:5432/survey"),

@@ -27,6 +27,7 @@ async fn compose_stack_without_a_volume() {
     let remote = Remote::new(launched.base());
     remote.answer_the_survey().await;
     insta::assert_snapshot!("table", launched.psql("select * from cats"));
+    launched.assert_wide_answer_kept().await;
 
     launched.run_ok(&["down"]);
     launched.run_ok(&["up", "--port", &launched.port.to_string()]);

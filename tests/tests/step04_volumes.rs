@@ -45,6 +45,7 @@ async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
 
     launched.run_ok(&["restore", "--file", backup]);
     insta::assert_snapshot!("after_restore", launched.psql("select * from cats"));
+    launched.assert_wide_answer_kept().await;
 }
 
 /// `diff` shows the lesson: the volume in the Compose file, not the generated Dockerfile.

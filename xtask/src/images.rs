@@ -13,7 +13,9 @@ use crate::docker;
 
 /// The official images, the defaults in the Dockerfiles and Compose files.
 const OFFICIAL_BUILDER: &str = "rust:1.95-slim-bookworm";
-pub const OFFICIAL_POSTGRES: &str = "postgres:16";
+/// Postgres 15: the major version Debian bookworm has, so that the offline stand-in is the
+/// official image's twin and a volume can move between them.
+pub const OFFICIAL_POSTGRES: &str = "postgres:15";
 const OFFICIAL_REDIS: &str = "redis:7";
 
 const OFFLINE_BASE: &str = "survey-offline/debian:bookworm";

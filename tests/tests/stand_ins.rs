@@ -1,0 +1,262 @@
+//! The offline stand-ins are the official images' twins: the same checks run against whichever
+//! image is in use (`POSTGRES_IMAGE`, `REDIS_IMAGE`, as `cargo xtask test` sets them: the
+//! stand-ins offline, the official images online).
+
+use std::{
+    process::{Command, Output},
+    time::{Duration, Instant},
+};
+
+/// The image a variable names, as `cargo xtask images` set it.
+fn image(variable: &str) -> String {
+    std::env::var(variable)
+        .unwrap_or_else(|_| panic!("{variable} is set by cargo xtask test (cargo xtask images)"))
+}
+
+fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Runs `docker args`, panics with its output unless it succeeds; returns stdout, trimmed.
+fn ok(args: &[&str]) -> String {
+    let output = docker(args);
+    assert!(
+        output.status.success(),
+        "docker {}:\n{}",
+        args.join(" "),
+        text(&output)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Containers, volumes and networks of one test, removed on drop, passed or failed.
+#[derive(Default)]
+struct Made {
+    containers: Vec<String>,
+    volumes: Vec<String>,
+    networks: Vec<String>,
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            let _ = docker(&["rm", "--force", "--volumes", c]);
+        }
+        for v in &self.volumes {
+            let _ = docker(&["volume", "rm", "--force", v]);
+        }
+        for n in &self.networks {
+            let _ = docker(&["network", "rm", n]);
+        }
+    }
+}
+
+fn name(what: &str) -> String {
+    format!("survey-twin-{}-{what}", std::process::id())
+}
+
+/// Waits until `args` succeeds.
+fn until_ok(args: &[&str], limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let output = docker(args);
+        if output.status.success() {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "docker {}: {}",
+            args.join(" "),
+            text(&output)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Postgres: no password, no start; the password from a file (a secret); a UTF8 cluster of the
+/// major version the Compose files name, counting characters, not bytes; init scripts run; a
+/// wrong password refused over the network.
+#[test]
+fn postgres_image_is_the_official_twin() {
+    let postgres = image("POSTGRES_IMAGE");
+    let mut made = Made::default();
+
+    let refused = docker(&["run", "--rm", &postgres]);
+    assert!(!refused.status.success(), "it starts without a password");
+    let said = text(&refused).to_lowercase();
+    assert!(
+        said.contains("uninitialized") && said.contains("password"),
+        "{said}"
+    );
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("password"), "s3cret\n").expect("write the secret");
+    std::fs::write(
+        dir.path().join("init.sql"),
+        "CREATE TABLE made_by_init (n int);\n",
+    )
+    .expect("write the init script");
+    let secret = format!("{}:/run/secrets/pg:ro", dir.path().display());
+    let db = name("postgres");
+    made.containers.push(db.clone());
+    ok(&[
+        "run",
+        "--detach",
+        "--name",
+        &db,
+        "--env",
+        "POSTGRES_USER=survey",
+        "--env",
+        "POSTGRES_PASSWORD_FILE=/run/secrets/pg/password",
+        "--volume",
+        &secret,
+        "--volume",
+        &format!(
+            "{}/init.sql:/docker-entrypoint-initdb.d/init.sql:ro",
+            dir.path().display()
+        ),
+        &postgres,
+    ]);
+    until_ok(
+        &["exec", &db, "pg_isready", "-h", "127.0.0.1", "-U", "survey"],
+        Duration::from_secs(60),
+    );
+    let sql = |query: &str| ok(&["exec", &db, "psql", "-U", "survey", "-tAc", query]);
+    assert_eq!(sql("show server_encoding"), "UTF8");
+    assert_eq!(sql("select char_length('Рыжик三毛猫🍩')"), "9");
+    assert_eq!(
+        sql("select current_setting('server_version_num')::int / 10000"),
+        "15"
+    );
+    assert_eq!(
+        sql("select count(*) from made_by_init"),
+        "0",
+        "the init script ran"
+    );
+    let over_tcp = |password: &str| {
+        docker(&[
+            "exec",
+            "--env",
+            &format!("PGPASSWORD={password}"),
+            &db,
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "survey",
+            "-tAc",
+            "select 1",
+        ])
+        .status
+        .success()
+    };
+    assert!(over_tcp("s3cret"), "the password from the file works");
+    assert!(!over_tcp("wrong"), "a wrong password is refused");
+}
+
+/// Redis: run plainly it serves the other containers on its network (protected mode off, as
+/// the official image builds it); options alone run redis-server with them; data survives a
+/// stop and start.
+#[test]
+fn redis_image_is_the_official_twin() {
+    let redis = image("REDIS_IMAGE");
+    let mut made = Made::default();
+    let network = name("net");
+    ok(&["network", "create", &network]);
+    made.networks.push(network.clone());
+
+    let plain = name("redis-plain");
+    made.containers.push(plain.clone());
+    ok(&[
+        "run",
+        "--detach",
+        "--name",
+        &plain,
+        "--network",
+        &network,
+        &redis,
+    ]);
+    let cli = |host: &str, args: &[&str]| {
+        let mut all = vec![
+            "run",
+            "--rm",
+            "--network",
+            network.as_str(),
+            "--entrypoint",
+            "redis-cli",
+            redis.as_str(),
+            "-h",
+            host,
+        ];
+        all.extend_from_slice(args);
+        docker(&all)
+    };
+    let started = Instant::now();
+    loop {
+        let pong = cli(&plain, &["ping"]);
+        if text(&pong).contains("PONG") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "another container gets: {}",
+            text(&pong)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
+    let volume = name("data");
+    made.volumes.push(volume.clone());
+    let with_options = name("redis-options");
+    made.containers.push(with_options.clone());
+    ok(&[
+        "run",
+        "--detach",
+        "--name",
+        &with_options,
+        "--network",
+        &network,
+        "--volume",
+        &format!("{volume}:/data"),
+        &redis,
+        "--appendonly",
+        "yes",
+    ]);
+    until_ok(
+        &["exec", &with_options, "redis-cli", "ping"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        ok(&[
+            "exec",
+            &with_options,
+            "redis-cli",
+            "config",
+            "get",
+            "appendonly"
+        ]),
+        "appendonly\nyes"
+    );
+    ok(&["exec", &with_options, "redis-cli", "set", "cat", "Pika"]);
+    ok(&["stop", &with_options]);
+    ok(&["start", &with_options]);
+    until_ok(
+        &["exec", &with_options, "redis-cli", "ping"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        ok(&["exec", &with_options, "redis-cli", "get", "cat"]),
+        "Pika"
+    );
+}
