@@ -21,6 +21,11 @@ impl TempCluster {
     pub fn start(&mut self) {
         self.0.start().unwrap_or_else(|err| panic!("{err}"));
     }
+
+    /// Stops the server; `start` starts it again on the same port.
+    pub fn stop(&mut self) {
+        self.0.stop().unwrap_or_else(|err| panic!("{err}"));
+    }
 }
 
 /// A port on 127.0.0.1 that nothing listens on right now.

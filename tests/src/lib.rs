@@ -8,4 +8,5 @@ pub mod commands;
 pub mod http;
 pub mod process;
 pub mod psql;
+pub mod redis;
 pub mod xtask;

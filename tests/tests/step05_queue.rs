@@ -51,7 +51,73 @@ async fn three_workers_share_the_work() {
         workers > 1
     );
     insta::assert_snapshot!("three_workers", summary);
+    launched.assert_wide_answer_kept().await;
 
+    let letters = launched.run_ok(&["dead-letters"]);
+    assert!(letters.contains("No dead letters."), "{letters}");
+    // An entry Postgres refuses (a name longer than the table allows), slipped onto the
+    // stream behind the app's back: the worker moves it to the dead letters, whole.
+    let redis = format!("{}-redis-1", launched.project);
+    let long_name = "x".repeat(70);
+    let (ok, out) = launched.docker(&[
+        "exec",
+        &redis,
+        "redis-cli",
+        "XADD",
+        "survey:answers",
+        "*",
+        "id",
+        "0190a0a0-0000-7000-8000-000000000001",
+        "name",
+        &long_name,
+        "coat",
+        "tabby",
+        "donut",
+        "jelly",
+        "received_ms",
+        "1700000000000",
+    ]);
+    assert!(ok, "{out}");
+    let started = std::time::Instant::now();
+    let letters = loop {
+        let letters = launched.run_ok(&["dead-letters"]);
+        if letters.contains("1 dead letter.") || started.elapsed() > Duration::from_secs(30) {
+            break letters;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let replayed = launched.run_ok(&["dead-letters", "--replay"]);
+    let stream_ids = [(r"\b\d{13}-\d+\b", "[stream id]")];
+    tests::xtask::snapshot_settings(&launched, &stream_ids).bind(|| {
+        insta::assert_snapshot!("dead_letters", letters);
+        insta::assert_snapshot!("dead_letters_replayed", replayed);
+    });
+    // A full queue: with no memory left Redis refuses new entries (noeviction, never evicting
+    // accepted ones), and the app answers 503 and stores nothing.
+    let remote = tests::http::Remote::new(launched.base());
+    let set_maxmemory = |bytes: &str| {
+        let (ok, out) = launched.docker(&[
+            "exec",
+            &redis,
+            "redis-cli",
+            "config",
+            "set",
+            "maxmemory",
+            bytes,
+        ]);
+        assert!(ok && out.contains("OK"), "{out}");
+    };
+    set_maxmemory("1");
+    let status = remote.post_answer("Full queue", "tabby", "jelly").await;
+    set_maxmemory("64mb");
+    assert_eq!(status.as_u16(), 503, "a full queue refuses the answer");
+    tests::http::wait_until_drained(&launched.base(), Duration::from_secs(60)).await;
+    assert!(
+        launched
+            .psql("select count(*) from cats where name = 'Full queue'")
+            .contains("     0\n"),
+        "nothing stored"
+    );
     let scale = launched.run_ok_commands(&["scale", "5"]);
     tests::xtask::snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!("scale_commands", scale));
@@ -61,5 +127,5 @@ async fn three_workers_share_the_work() {
     let more = post_many(&launched.base(), "Later cat", 20).await;
     assert_eq!(more, 20);
     let status = tests::http::wait_until_drained(&launched.base(), Duration::from_secs(90)).await;
-    assert_eq!(status["rows_stored"], 320, "{status}");
+    assert_eq!(status["rows_stored"], 321, "{status}");
 }

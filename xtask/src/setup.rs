@@ -127,6 +127,17 @@ fn install_apt(sh: &Shell, missing: &[Tool], logs: &std::path::Path) -> anyhow::
     }
     let log = logs.join("apt.log");
     let _frontend = sh.push_env("DEBIAN_FRONTEND", "noninteractive");
+    // Packages such as postgresql and redis-server start their service when installed; the
+    // tests start servers of their own, and nothing should be left running. Debian's way to
+    // say "start no service now" is a policy-rc.d that answers 101.
+    let policy = "/usr/sbin/policy-rc.d";
+    let _no_services = if sh.path_exists(policy) {
+        None
+    } else {
+        sh.write_file(policy, "#!/bin/sh\nexit 101\n")?;
+        cmd!(sh, "chmod 755 {policy}").quiet().run()?;
+        Some(RemoveOnDrop(policy))
+    };
     eprintln!("$ apt-get update   (log: {})", log.display());
     logged(cmd!(sh, "apt-get update"), &log).context("apt-get update failed")?;
     eprintln!(
@@ -290,6 +301,15 @@ fn refused_packages(apt_output: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// Deletes a file when dropped, whatever happened meanwhile.
+struct RemoveOnDrop(&'static str);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.0);
+    }
 }
 
 #[cfg(test)]

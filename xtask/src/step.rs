@@ -22,7 +22,7 @@ const APP_DATABASE_URL: &str = "DATABASE_URL=postgres://survey:survey@db:5432/su
 /// Work with one step.
 #[derive(Debug, clap::Args)]
 pub struct StepCmd {
-    /// The step's number (1 to 4 so far).
+    /// The step's number.
     number: u8,
     #[command(subcommand)]
     action: Action,
@@ -46,6 +46,12 @@ enum Action {
     Scale {
         /// How many workers to run.
         workers: u32,
+    },
+    /// List the dead letters of a running step 5: entries the workers could not store.
+    DeadLetters {
+        /// Put them back on the queue (idempotent: no answer is stored twice).
+        #[arg(long)]
+        replay: bool,
     },
     /// Stop and remove the step's containers and network (named volumes are kept).
     Down {
@@ -93,6 +99,7 @@ impl StepCmd {
         match self.action {
             Action::Up { port, workers } => on.up(port, workers),
             Action::Scale { workers } => on.scale(workers),
+            Action::DeadLetters { replay } => on.dead_letters(replay),
             Action::Down { volumes } => on.down(volumes),
             Action::Build => on.build().map(|_| ()),
             Action::Ps => on.ps(),
@@ -270,6 +277,19 @@ impl On<'_> {
                 with.join(", ")
             );
         }
+        Ok(())
+    }
+
+    /// Lists (and replays) the dead letters, with the app's own `dead-letters` command.
+    pub fn dead_letters(&self, replay: bool) -> anyhow::Result<()> {
+        self.needs_workers()?;
+        docker::require_engine(self.sh)?;
+        images::ensure(self.sh, false)?.export(self.sh);
+        self.compose()
+            .args(["exec", "app", "/survey", "dead-letters"])
+            .args(replay.then_some("--replay"))
+            .run()
+            .context("reading the dead letters (is the step up?)")?;
         Ok(())
     }
 

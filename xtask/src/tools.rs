@@ -107,6 +107,12 @@ pub const TOOLS: &[Tool] = &[
         needed_for: "the tests (they start throwaway servers of their own)",
     },
     Tool {
+        name: "Redis server",
+        probe: Probe::Runs(&["redis-server", "--version"]),
+        source: Source::Bookworm("redis-server"),
+        needed_for: "the worker tests (they start throwaway servers of their own)",
+    },
+    Tool {
         name: "Chromium",
         probe: Probe::Runs(&["chromium", "--version"]),
         source: Source::Bookworm("chromium"),

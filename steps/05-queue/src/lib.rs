@@ -5,7 +5,9 @@
 //! - [`store`]: the app's side, enqueueing.
 //! - [`worker`]: the workers' side, consumer group, batches, acknowledgements, dead letters.
 //! - [`status`]: a page to watch the pool share the work.
+//! - [`dead_letters`]: what the workers could not store, listed and replayed.
 
+pub mod dead_letters;
 pub mod queue;
 pub mod status;
 pub mod store;
@@ -46,7 +48,28 @@ pub async fn open_app(db: DbArgs, queue: QueueArgs) -> Result<Router, BoxError> 
     Ok(survey::app(store.clone()).merge(status::routes(store)))
 }
 
-/// The `worker` subcommand: the worker loop, plus `/healthz` on PORT for Docker's healthcheck.
+/// The `dead-letters` subcommand: prints the dead letters (and replays them).
+pub async fn run_dead_letters(queue: &QueueArgs, replay: bool) -> ExitCode {
+    let done = async {
+        let mut redis = queue.connect(std::time::Duration::from_secs(10)).await?;
+        Ok::<_, BoxError>(dead_letters::run(&mut redis, replay).await?)
+    };
+    match done.await {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => survey::cli::fail("could not read the dead letters", &*err),
+    }
+}
+
+/// How long the worker loop may go without progress before `/healthz` says it is stuck: the
+/// loop wakes at least every 2 s when the queue is empty, so this is a loop stuck on
+/// something (Postgres down for long, say).
+const STUCK_AFTER_MS: u64 = 30_000;
+
+/// The `worker` subcommand: the worker loop, plus `/healthz` on PORT for Docker's healthcheck,
+/// healthy while the loop makes progress.
 pub async fn run_worker(
     settings: Settings,
     db: DbArgs,
@@ -63,7 +86,23 @@ pub async fn run_worker(
         Ok(worker) => worker,
         Err(err) => return survey::cli::fail("could not start the worker", &*err),
     };
-    let health = Router::new().route("/healthz", get(|| async { "ok\n" }));
+    let progress = worker.progress();
+    let health = Router::new().route(
+        "/healthz",
+        get(move || async move {
+            let now = u64::try_from(queue::now_millis()).unwrap_or_default();
+            let idle = now.saturating_sub(progress.load(std::sync::atomic::Ordering::Relaxed));
+            if idle < STUCK_AFTER_MS {
+                (axum::http::StatusCode::OK, "ok\n".to_owned())
+            } else {
+                let seconds = idle / 1000;
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    format!("stuck: no progress for {seconds} s\n"),
+                )
+            }
+        }),
+    );
     let (served, ()) = tokio::join!(
         survey::serve::serve(settings.listen_addr(), health),
         worker.run(survey::serve::shutdown_signal()),

@@ -29,6 +29,13 @@ enum Command {
     Worker(WorkerArgs),
     /// Exit 0 if the process on PORT answers /healthz (app or worker).
     Healthcheck,
+    /// List the dead letters: entries the workers could not store, with why.
+    DeadLetters {
+        /// Put every dead letter that is a survey answer back on the queue (idempotent: an
+        /// answer keeps its id, and one that is already stored is not stored again).
+        #[arg(long)]
+        replay: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,6 +48,9 @@ fn main() -> ExitCode {
     survey::cli::block_on(async move {
         match command {
             Some(Command::Healthcheck) => survey::cli::healthcheck(&settings).await,
+            Some(Command::DeadLetters { replay }) => {
+                step_05_queue::run_dead_letters(&queue, replay).await
+            }
             Some(Command::Worker(args)) => {
                 step_05_queue::run_worker(settings, db, queue, args).await
             }

@@ -11,6 +11,9 @@ pub const STREAM: &str = "survey:answers";
 pub const GROUP: &str = "workers";
 /// Where entries go that could not be stored after several tries, for a person to look at.
 pub const DEAD_LETTERS: &str = "survey:dead-letters";
+/// About how many dead letters are kept: a flood of bad entries must not fill Redis, which
+/// would then refuse good answers. The oldest go first; the worker warns well before.
+pub const DEAD_LETTERS_MAX: usize = 10_000;
 
 /// Where Redis is.
 #[derive(Debug, Clone, clap::Args)]
@@ -64,7 +67,7 @@ impl QueueArgs {
 }
 
 /// Creates the stream and the group, reading from the stream's start, unless they exist.
-async fn ensure_group(connection: &mut ConnectionManager) -> redis::RedisResult<()> {
+pub async fn ensure_group(connection: &mut ConnectionManager) -> redis::RedisResult<()> {
     let created: redis::RedisResult<()> = redis::cmd("XGROUP")
         .arg("CREATE")
         .arg(STREAM)
@@ -85,4 +88,13 @@ pub fn now_millis() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or_default()
+}
+
+/// A stream field's value as text (entries are written as UTF-8 strings).
+pub fn text(value: &redis::Value) -> Option<String> {
+    match value {
+        redis::Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+        redis::Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    }
 }

@@ -4,25 +4,37 @@
 //! - It reads through the consumer group, so each entry goes to one worker of the pool.
 //! - It inserts a batch in one statement, idempotent on the answer's id (`ON CONFLICT DO
 //!   NOTHING`), so an entry delivered twice still makes one row.
-//! - It acknowledges (XACK) only after the insert committed. A worker killed before that
-//!   leaves its entries pending; another worker claims them (XAUTOCLAIM) once they have been
-//!   idle for a while.
-//! - An entry that was delivered too often, or that Postgres refuses, goes to a dead-letter
-//!   stream instead of blocking the queue.
+//! - It acknowledges (XACK) exactly the entries it stored or dead-lettered, and only after the
+//!   insert committed. A worker killed before that leaves its entries pending; another worker
+//!   claims them (XAUTOCLAIM) once they have been idle for a while.
+//! - While Postgres is down it keeps retrying, and keeps its claim on the batch fresh, so no
+//!   other worker takes it over and no delivery is counted against it: an outage never makes a
+//!   valid answer a dead letter.
+//! - An entry that was delivered too often, that is not a survey answer, or that Postgres
+//!   refuses, goes whole (every field, and the reason) to a dead-letter stream instead of
+//!   blocking the queue; `dead-letters --replay` puts it back.
+//! - If Redis lost its data, the consumer group is made again, reading from the stream's start.
 //! - On SIGTERM it finishes the batch in hand, then exits.
 // ANCHOR_END: contract
 
-use std::{collections::HashMap, future::Future, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use redis::{
-    Value,
     aio::ConnectionManager,
     streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, StreamReadReply},
 };
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::queue::{DEAD_LETTERS, GROUP, STREAM};
+use crate::queue::{DEAD_LETTERS, DEAD_LETTERS_MAX, GROUP, STREAM, ensure_group, now_millis, text};
 
 /// How a worker reads.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,6 +52,22 @@ pub struct WorkerArgs {
     /// Deliveries after which an entry goes to the dead letters.
     #[arg(long, env = "WORKER_MAX_DELIVERIES", default_value_t = 5)]
     pub max_deliveries: usize,
+    /// Forget other consumers of the group that hold nothing and were idle this long
+    /// (milliseconds): what is left of workers whose containers are gone.
+    #[arg(long, env = "WORKER_FORGET_IDLE_MS", default_value_t = 3_600_000)]
+    pub forget_idle_ms: u64,
+}
+
+impl Default for WorkerArgs {
+    fn default() -> Self {
+        Self {
+            worker_name: None,
+            batch: 200,
+            claim_idle_ms: 15_000,
+            max_deliveries: 5,
+            forget_idle_ms: 3_600_000,
+        }
+    }
 }
 
 /// One answer read from the stream.
@@ -59,6 +87,10 @@ pub struct Worker {
     pool: PgPool,
     name: String,
     args: WorkerArgs,
+    /// Where XAUTOCLAIM goes on from: it scans the pending entries a page at a time.
+    claim_cursor: String,
+    /// When the loop last made progress (ms since the epoch), for the health check.
+    progress: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -77,13 +109,28 @@ impl Worker {
             pool,
             name,
             args,
+            claim_cursor: "0-0".into(),
+            progress: Arc::new(AtomicU64::new(now_ms())),
         }
+    }
+
+    /// When the loop last made progress (ms since the epoch): the health check compares it
+    /// with the clock, so a worker stuck for any reason is reported unhealthy.
+    pub fn progress(&self) -> Arc<AtomicU64> {
+        self.progress.clone()
+    }
+
+    fn made_progress(&self) {
+        self.progress.store(now_ms(), Ordering::Relaxed);
     }
 
     /// Works until `shutdown` resolves, then returns after the batch in hand is done.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker = %self.name, "reading {STREAM} in group {GROUP}");
         tokio::pin!(shutdown);
+        if let Err(err) = self.forget_idle_consumers().await {
+            tracing::warn!(error = %err, "could not clean up idle consumers");
+        }
         loop {
             let batch = tokio::select! {
                 () = &mut shutdown => break,
@@ -91,12 +138,26 @@ impl Worker {
             };
             let batch = match batch {
                 Ok(batch) => batch,
+                Err(err) if err.code() == Some("NOGROUP") => {
+                    // Redis came back without its data: the app's XADD made a new stream with
+                    // no group. Reading it from its start loses nothing that is in it.
+                    tracing::warn!(
+                        "the consumer group is gone (Redis lost its data?): making it again"
+                    );
+                    self.claim_cursor = "0-0".into();
+                    if let Err(err) = ensure_group(&mut self.redis).await {
+                        tracing::warn!(error = %err, "making the consumer group failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "reading the queue failed; trying again in 1 s");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             };
+            self.made_progress();
             if batch.is_empty() {
                 continue;
             }
@@ -117,11 +178,18 @@ impl Worker {
             .arg(GROUP)
             .arg(&self.name)
             .arg(self.args.claim_idle_ms)
-            .arg("0-0")
+            .arg(&self.claim_cursor)
             .arg("COUNT")
             .arg(self.args.batch)
             .query_async(&mut self.redis)
             .await?;
+        // Go on where this scan stopped; "0-0" means it went round, so start again.
+        self.claim_cursor = claimed.next_stream_id.clone();
+        if self.claim_cursor == "0-0"
+            && let Err(err) = self.forget_idle_consumers().await
+        {
+            tracing::warn!(error = %err, "could not clean up idle consumers");
+        }
         if !claimed.claimed.is_empty() {
             tracing::info!(
                 count = claimed.claimed.len(),
@@ -182,7 +250,8 @@ impl Worker {
         Ok(alive)
     }
 
-    /// Stores a batch and acknowledges it. Returns false if it gave up because of shutdown.
+    /// Stores a batch, then acknowledges exactly the entries stored or dead-lettered. Returns
+    /// false if it gave up because of shutdown: what it had not finished stays pending.
     async fn store(
         &mut self,
         batch: &[StreamId],
@@ -192,69 +261,163 @@ impl Worker {
         for raw in batch {
             match parse(raw) {
                 Some(entry) => entries.push(entry),
-                None => {
-                    if let Err(err) = self.dead_letter(raw, "not a survey answer").await {
-                        tracing::warn!(error = %err, id = %raw.id, "could not dead-letter an entry");
-                    }
-                }
+                // Dead-lettering acknowledges the entry itself, or, if it fails, leaves it.
+                None => self.dead_letter_or_leave(raw, "not a survey answer").await,
             }
         }
-        let mut wait = Duration::from_millis(500);
-        loop {
-            match insert(&self.pool, &entries, &self.name).await {
-                Ok(stored) => {
-                    tracing::info!(received = entries.len(), stored, "batch stored");
-                    break;
-                }
-                Err(err) if is_data_error(&err) => {
-                    // One bad entry must not hold back the others: store them one by one.
-                    self.store_one_by_one(&entries).await;
-                    break;
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "Postgres is unavailable; retrying the batch in {wait:?}");
-                    tokio::select! {
-                        () = &mut *shutdown => return false,
-                        () = tokio::time::sleep(wait) => {}
-                    }
-                    wait = (wait * 2).min(Duration::from_secs(5));
-                }
+        let (pool, name) = (self.pool.clone(), self.name.clone());
+        let ids: Vec<String> = entries.iter().map(|e| e.stream_id.clone()).collect();
+        let insert_all = || insert(&pool, &entries, &name);
+        let (stored, finished) = match self
+            .until_postgres_answers(&ids, shutdown, insert_all)
+            .await
+        {
+            Some(Ok(count)) => {
+                tracing::info!(received = entries.len(), stored = count, "batch stored");
+                (ids, true)
             }
-        }
-        let ids: Vec<&str> = entries.iter().map(|e| e.stream_id.as_str()).collect();
-        if let Err(err) = self.acknowledge(&ids).await {
+            // One bad entry must not hold back the others: store them one by one.
+            Some(Err(_)) => self.store_one_by_one(&entries, batch, shutdown).await,
+            None => (Vec::new(), false),
+        };
+        if let Err(err) = self.acknowledge(&stored).await {
             // Not acknowledged: the entries will be delivered again and the insert skips them.
             tracing::warn!(error = %err, "acknowledging a stored batch failed");
         }
-        true
+        self.made_progress();
+        finished
     }
 
-    async fn store_one_by_one(&mut self, entries: &[Entry]) {
+    /// Inserts entry by entry; one Postgres refuses goes to the dead letters whole. Returns
+    /// the entries stored, and false if shutdown came before the end.
+    async fn store_one_by_one(
+        &mut self,
+        entries: &[Entry],
+        batch: &[StreamId],
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+    ) -> (Vec<String>, bool) {
+        let (pool, name) = (self.pool.clone(), self.name.clone());
+        let mut stored = Vec::new();
         for entry in entries {
-            match insert(&self.pool, std::slice::from_ref(entry), &self.name).await {
-                Ok(_) => {}
-                Err(err) if is_data_error(&err) => {
-                    let raw = StreamId {
-                        id: entry.stream_id.clone(),
-                        ..Default::default()
-                    };
-                    if let Err(err) = self
-                        .dead_letter(&raw, &format!("refused by Postgres: {err}"))
-                        .await
-                    {
-                        tracing::warn!(error = %err, "could not dead-letter an entry");
+            let ids = [entry.stream_id.clone()];
+            let insert_one = || insert(&pool, std::slice::from_ref(entry), &name);
+            match self
+                .until_postgres_answers(&ids, shutdown, insert_one)
+                .await
+            {
+                Some(Ok(_)) => stored.push(entry.stream_id.clone()),
+                Some(Err(err)) => {
+                    if let Some(raw) = batch.iter().find(|raw| raw.id == entry.stream_id) {
+                        let reason = format!("refused by Postgres: {}", refusal(&err));
+                        self.dead_letter_or_leave(raw, &reason).await;
                     }
                 }
+                None => return (stored, false),
+            }
+        }
+        (stored, true)
+    }
+
+    /// Runs `op` until Postgres answers: `Some(Ok)`, or `Some(Err)` for an error about the
+    /// data itself, which no retry fixes. While Postgres is down it retries with a growing
+    /// pause. All along, an attempt that hangs included (a pool waits for a connection), it
+    /// keeps the claim on `ids` fresh (XCLAIM with JUSTID resets their idle time and counts no
+    /// delivery), so no other worker takes them over. `None`: shutdown came first.
+    async fn until_postgres_answers<T, F>(
+        &mut self,
+        ids: &[String],
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+        op: impl Fn() -> F,
+    ) -> Option<Result<T, sqlx::Error>>
+    where
+        F: Future<Output = Result<T, sqlx::Error>>,
+    {
+        // Often enough that the claim never goes stale between two refreshes.
+        let refresh =
+            Duration::from_millis(self.args.claim_idle_ms / 3).max(Duration::from_millis(10));
+        let longest_pause = Duration::from_secs(5);
+        let mut pause = Duration::from_millis(500);
+        loop {
+            let attempt = op();
+            tokio::pin!(attempt);
+            let result = loop {
+                tokio::select! {
+                    result = &mut attempt => break result,
+                    () = tokio::time::sleep(refresh) => self.keep_claim_or_warn(ids).await,
+                }
+            };
+            match result {
+                Ok(value) => return Some(Ok(value)),
+                Err(err) if is_data_error(&err) => return Some(Err(err)),
                 Err(err) => {
-                    tracing::warn!(error = %err, "storing an entry failed; it will be delivered again")
+                    tracing::warn!(error = %err, "Postgres is unavailable; retrying in {pause:?}");
+                    let until = tokio::time::Instant::now() + pause;
+                    while tokio::time::Instant::now() < until {
+                        self.keep_claim_or_warn(ids).await;
+                        tokio::select! {
+                            () = &mut *shutdown => return None,
+                            () = tokio::time::sleep_until(until.min(tokio::time::Instant::now() + refresh)) => {}
+                        }
+                    }
+                    pause = (pause * 2).min(longest_pause);
                 }
             }
         }
+    }
+
+    async fn keep_claim_or_warn(&mut self, ids: &[String]) {
+        if let Err(err) = self.keep_claim(ids).await {
+            tracing::warn!(error = %err, "could not keep the claim on the batch");
+        }
+    }
+
+    /// Resets the idle time of entries this worker holds, without counting a delivery.
+    async fn keep_claim(&mut self, ids: &[String]) -> redis::RedisResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        redis::cmd("XCLAIM")
+            .arg(STREAM)
+            .arg(GROUP)
+            .arg(&self.name)
+            .arg(0)
+            .arg(ids)
+            .arg("JUSTID")
+            .exec_async(&mut self.redis)
+            .await
+    }
+
+    /// Removes other consumers that hold no entries and have been idle long: workers whose
+    /// containers are gone. One that still holds entries is kept: removing it would drop them.
+    async fn forget_idle_consumers(&mut self) -> redis::RedisResult<()> {
+        let reply: redis::streams::StreamInfoConsumersReply = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(STREAM)
+            .arg(GROUP)
+            .query_async(&mut self.redis)
+            .await?;
+        for consumer in reply.consumers {
+            let idle = u64::try_from(consumer.idle).unwrap_or(u64::MAX);
+            if consumer.name != self.name
+                && consumer.pending == 0
+                && idle >= self.args.forget_idle_ms
+            {
+                tracing::info!(consumer = %consumer.name, "forgetting an idle consumer");
+                redis::cmd("XGROUP")
+                    .arg("DELCONSUMER")
+                    .arg(STREAM)
+                    .arg(GROUP)
+                    .arg(&consumer.name)
+                    .exec_async(&mut self.redis)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// XACK, then XDEL: the stream holds only answers not yet stored, so its length is the
     /// queue's length.
-    async fn acknowledge(&mut self, ids: &[&str]) -> redis::RedisResult<()> {
+    async fn acknowledge(&mut self, ids: &[String]) -> redis::RedisResult<()> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -273,6 +436,16 @@ impl Worker {
             .await
     }
 
+    /// Moves `entry` to the dead letters; if that fails, leaves it pending, to be delivered
+    /// again (it is not acknowledged either).
+    async fn dead_letter_or_leave(&mut self, entry: &StreamId, reason: &str) {
+        if let Err(err) = self.dead_letter(entry, reason).await {
+            tracing::warn!(error = %err, id = %entry.id, "could not dead-letter an entry; it stays pending");
+        }
+    }
+
+    /// Appends the whole entry (every field, its stream id, the reason) to the dead letters,
+    /// and acknowledges and deletes it, all in one transaction.
     async fn dead_letter(&mut self, entry: &StreamId, reason: &str) -> redis::RedisResult<()> {
         tracing::warn!(id = %entry.id, reason, "moving an entry to {DEAD_LETTERS}");
         let mut fields: Vec<(String, String)> = entry
@@ -282,13 +455,18 @@ impl Worker {
             .collect();
         fields.push(("stream_id".into(), entry.id.clone()));
         fields.push(("reason".into(), reason.into()));
-        redis::pipe()
+        let (length,): (usize,) = redis::pipe()
             .atomic()
             .cmd("XADD")
             .arg(DEAD_LETTERS)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(DEAD_LETTERS_MAX)
             .arg("*")
             .arg(&fields)
             .ignore()
+            .cmd("XLEN")
+            .arg(DEAD_LETTERS)
             .cmd("XACK")
             .arg(STREAM)
             .arg(GROUP)
@@ -299,7 +477,14 @@ impl Worker {
             .arg(&entry.id)
             .ignore()
             .query_async(&mut self.redis)
-            .await
+            .await?;
+        if length >= DEAD_LETTERS_MAX * 9 / 10 {
+            tracing::warn!(
+                length,
+                "{DEAD_LETTERS} is nearly full: beyond about {DEAD_LETTERS_MAX} entries the oldest are dropped; look at them (dead-letters) and replay or remove them"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -335,6 +520,14 @@ fn is_data_error(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("23")))
 }
 
+/// What Postgres said, without the wrapping (nor the line of Postgres's source it came from).
+fn refusal(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
+    }
+}
+
 fn parse(raw: &StreamId) -> Option<Entry> {
     let field = |name: &str| raw.map.get(name).and_then(text);
     Some(Entry {
@@ -347,12 +540,8 @@ fn parse(raw: &StreamId) -> Option<Entry> {
     })
 }
 
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
-        Value::SimpleString(s) => Some(s.clone()),
-        _ => None,
-    }
+fn now_ms() -> u64 {
+    u64::try_from(now_millis()).unwrap_or_default()
 }
 
 fn host_name() -> String {
@@ -372,7 +561,12 @@ mod tests {
             id: "1-0".into(),
             map: fields
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), Value::BulkString(v.as_bytes().to_vec())))
+                .map(|(k, v)| {
+                    (
+                        (*k).to_owned(),
+                        redis::Value::BulkString(v.as_bytes().to_vec()),
+                    )
+                })
                 .collect(),
             ..Default::default()
         }

@@ -127,6 +127,22 @@ impl Cluster {
         Ok(())
     }
 
+    /// Stops the server (fast shutdown: sessions end, nothing is lost); `start` starts it
+    /// again on the same port.
+    pub fn stop(&mut self) -> io::Result<()> {
+        let args = [
+            "-D".to_owned(),
+            self.data(),
+            "-m".into(),
+            "fast".into(),
+            "-w".into(),
+            "stop".into(),
+        ];
+        self.pg("pg_ctl", &args)?;
+        self.running = false;
+        Ok(())
+    }
+
     fn data(&self) -> String {
         self.dir.join("data").to_string_lossy().into_owned()
     }

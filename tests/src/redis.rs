@@ -1,0 +1,66 @@
+//! A throwaway Redis server (Debian's `redis-server`) on 127.0.0.1, with no persistence, for
+//! testing the worker against the real thing; it can be restarted empty, as Redis comes back
+//! after losing its data.
+
+use std::{
+    net::TcpStream,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// A redis-server child process, killed on drop.
+#[derive(Debug)]
+pub struct TempRedis {
+    child: Child,
+    port: u16,
+}
+
+impl TempRedis {
+    /// Starts a server on a free port and waits until it accepts connections.
+    pub fn start() -> Self {
+        let port = crate::cluster::free_port();
+        Self {
+            child: spawn(port),
+            port,
+        }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server and starts a new, empty one on the same port: what a worker sees when
+    /// Redis restarts without its data.
+    pub fn restart_empty(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.port);
+    }
+}
+
+impl Drop for TempRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(port: u16) -> Child {
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--dir", "/tmp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server runs (Debian: apt-get install redis-server; cargo xtask setup)");
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "redis-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}

@@ -1,0 +1,379 @@
+//! Step 05's worker, branch by branch, against a real Redis and a real Postgres (throwaway
+//! servers of the test's own): it acknowledges exactly what it stored or dead-lettered, keeps
+//! dead letters whole and replays them, survives Redis coming back empty, keeps its claim
+//! through a Postgres outage, and stores what a dead worker left pending.
+
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use sqlx::PgPool;
+use step_05_queue::{
+    queue::{DEAD_LETTERS, GROUP, QueueArgs, STREAM},
+    worker::{Worker, WorkerArgs},
+};
+use tests::{cluster::TempCluster, redis::TempRedis};
+use tokio::sync::oneshot;
+
+/// Redis and Postgres (migrated) of the test's own.
+struct Servers {
+    redis: TempRedis,
+    cluster: TempCluster,
+    pool: PgPool,
+}
+
+impl Servers {
+    async fn start() -> Self {
+        let redis = TempRedis::start();
+        let mut cluster = TempCluster::init();
+        cluster.start();
+        let pool = PgPool::connect(&cluster.url()).await.expect("connect");
+        step_05_queue::migrator().run(&pool).await.expect("migrate");
+        Self {
+            redis,
+            cluster,
+            pool,
+        }
+    }
+
+    async fn connection(&self) -> ConnectionManager {
+        let args = QueueArgs {
+            redis_url: self.redis.url(),
+        };
+        args.connect(Duration::from_secs(10))
+            .await
+            .expect("connect to Redis")
+    }
+
+    /// Starts a worker named `name`; sending on the returned channel stops it.
+    async fn worker(
+        &self,
+        name: &str,
+        args: WorkerArgs,
+    ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+        let args = WorkerArgs {
+            worker_name: Some(name.into()),
+            ..args
+        };
+        let worker = Worker::new(self.connection().await, self.pool.clone(), args);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(worker.run(async {
+            let _ = stopped.await;
+        }));
+        (stop, task)
+    }
+
+    async fn rows(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM cats")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+}
+
+/// Appends an entry with these fields, as the app does (or worse, for the bad ones).
+async fn xadd(redis: &mut ConnectionManager, stream: &str, fields: &[(&str, String)]) {
+    let _: String = redis::cmd("XADD")
+        .arg(stream)
+        .arg("*")
+        .arg(fields)
+        .query_async(redis)
+        .await
+        .expect("XADD");
+}
+
+/// A valid answer's fields, with a fresh id.
+fn answer(name: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("id", uuid::Uuid::now_v7().to_string()),
+        ("name", name.into()),
+        ("coat", "tabby".into()),
+        ("donut", "jelly".into()),
+        ("received_ms", "1700000000000".into()),
+    ]
+}
+
+async fn xlen(redis: &mut ConnectionManager, stream: &str) -> usize {
+    redis::cmd("XLEN")
+        .arg(stream)
+        .query_async(redis)
+        .await
+        .expect("XLEN")
+}
+
+/// Waits until `check` holds, for up to `limit`.
+async fn eventually<F, Fut>(limit: Duration, what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Good answers are stored; an entry that is not an answer and one Postgres refuses go to the
+/// dead letters with every field they had; nothing stays pending or on the stream. The dead
+/// letters are listed, and replaying them is idempotent.
+#[tokio::test]
+async fn acknowledges_exactly_what_it_stored_or_dead_lettered() {
+    let servers = Servers::start().await;
+    let mut redis = servers.connection().await;
+    for name in ["Pika", "Mochi", "Tofu"] {
+        xadd(&mut redis, STREAM, &answer(name)).await;
+    }
+    // Not an answer: no donut.
+    xadd(&mut redis, STREAM, &answer("No donut")[..3]).await;
+    // An answer Postgres refuses: the table's CHECK allows 64 characters for a name.
+    let too_long = "x".repeat(100);
+    xadd(&mut redis, STREAM, &answer(&too_long)).await;
+
+    let (stop, task) = servers.worker("w1", WorkerArgs::default()).await;
+    eventually(Duration::from_secs(20), "2 dead letters", || {
+        let mut redis = redis.clone();
+        async move { xlen(&mut redis, DEAD_LETTERS).await == 2 }
+    })
+    .await;
+    eventually(Duration::from_secs(20), "3 rows", || async {
+        servers.rows().await == 3
+    })
+    .await;
+    let _ = stop.send(());
+    task.await.expect("the worker stops");
+
+    assert_eq!(xlen(&mut redis, STREAM).await, 0, "the stream is drained");
+    let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+        .arg(STREAM)
+        .arg(GROUP)
+        .query_async(&mut redis)
+        .await
+        .expect("XPENDING");
+    assert_eq!(pending.count(), 0, "nothing left pending");
+
+    let letters: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(DEAD_LETTERS)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut redis)
+        .await
+        .expect("XRANGE");
+    let field = |i: usize, name: &str| {
+        letters.ids[i]
+            .map
+            .get(name)
+            .and_then(step_05_queue::queue::text)
+            .unwrap_or_default()
+    };
+    let (malformed, refused) = if field(0, "name") == "No donut" {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    assert_eq!(field(malformed, "reason"), "not a survey answer");
+    assert_eq!(
+        field(refused, "name"),
+        too_long,
+        "the refused entry is kept whole"
+    );
+    for name in ["id", "coat", "donut", "received_ms", "stream_id"] {
+        assert!(
+            !field(refused, name).is_empty(),
+            "the dead letter has {name}"
+        );
+    }
+    assert!(
+        field(refused, "reason").starts_with("refused by Postgres"),
+        "{}",
+        field(refused, "reason")
+    );
+
+    let listed = step_05_queue::dead_letters::run(&mut redis, false)
+        .await
+        .expect("list");
+    assert!(listed.contains("2 dead letters."), "{listed}");
+    // A dead letter of an answer already stored, replayed twice, is still one row.
+    let stored_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM cats WHERE name = 'Pika'")
+        .fetch_one(&servers.pool)
+        .await
+        .expect("Pika's id");
+    let mut again = answer("Pika");
+    again[0].1 = stored_id.to_string();
+    again.push(("reason", "a test".into()));
+    xadd(&mut redis, DEAD_LETTERS, &again).await;
+    let replayed = step_05_queue::dead_letters::run(&mut redis, true)
+        .await
+        .expect("replay");
+    assert!(
+        replayed.contains("Replayed 2 onto survey:answers; kept 1"),
+        "{replayed}"
+    );
+    let (stop, task) = servers.worker("w1", WorkerArgs::default()).await;
+    eventually(Duration::from_secs(20), "the replay worked through", || {
+        let mut redis = redis.clone();
+        async move { xlen(&mut redis, STREAM).await == 0 }
+    })
+    .await;
+    let _ = stop.send(());
+    task.await.expect("the worker stops");
+    assert_eq!(
+        servers.rows().await,
+        3,
+        "a replayed answer is not stored twice"
+    );
+    // The refused one was refused again; the malformed one was never replayed.
+    assert_eq!(xlen(&mut redis, DEAD_LETTERS).await, 2);
+}
+
+/// Redis comes back without its data: the app's next XADD makes a stream with no group. The
+/// worker makes the group again, from the stream's start, and stores the answer.
+#[tokio::test]
+async fn recovers_when_redis_comes_back_empty() {
+    let mut servers = Servers::start().await;
+    let (stop, task) = servers.worker("w1", WorkerArgs::default()).await;
+    let mut redis = servers.connection().await;
+    xadd(&mut redis, STREAM, &answer("Before")).await;
+    eventually(
+        Duration::from_secs(20),
+        "the first answer stored",
+        || async { servers.rows().await == 1 },
+    )
+    .await;
+
+    servers.redis.restart_empty();
+    // As the app would: its XADD makes the stream again, with no consumer group.
+    let mut fresh = redis::Client::open(servers.redis.url())
+        .expect("a URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let _: String = redis::cmd("XADD")
+        .arg(STREAM)
+        .arg("*")
+        .arg(answer("After"))
+        .query_async(&mut fresh)
+        .await
+        .expect("XADD");
+    eventually(
+        Duration::from_secs(30),
+        "the answer after the restart stored",
+        || async { servers.rows().await == 2 },
+    )
+    .await;
+    let _ = stop.send(());
+    task.await.expect("the worker stops");
+}
+
+/// While Postgres is down, a worker holding a batch keeps retrying and keeps its claim fresh:
+/// a second worker, idle and looking for entries left pending longer than the (short) claim
+/// time, never takes the batch over, so no delivery is counted against it, and with only one
+/// delivery allowed nothing is dead-lettered. Everything is stored once Postgres is back.
+#[tokio::test]
+async fn an_outage_dead_letters_nothing() {
+    let mut servers = Servers::start().await;
+    let args = || WorkerArgs {
+        claim_idle_ms: 300,
+        max_deliveries: 1,
+        ..WorkerArgs::default()
+    };
+    servers.cluster.stop();
+    let mut redis = servers.connection().await;
+    for n in 0..3 {
+        xadd(&mut redis, STREAM, &answer(&format!("Cat {n}"))).await;
+    }
+    let (stop1, task1) = servers.worker("w1", args()).await;
+    eventually(Duration::from_secs(10), "w1 holds the batch", || {
+        let mut redis = redis.clone();
+        async move {
+            let pending: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
+                .arg(STREAM)
+                .arg(GROUP)
+                .query_async(&mut redis)
+                .await
+                .expect("XPENDING");
+            pending.count() == 3
+        }
+    })
+    .await;
+    let (stop2, task2) = servers.worker("w2", args()).await;
+    // Many claim times long: a claim that went stale would be taken over by w2, and counted.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    servers.cluster.start();
+    eventually(
+        Duration::from_secs(30),
+        "3 rows after the outage",
+        || async { servers.rows().await == 3 },
+    )
+    .await;
+    let _ = (stop1.send(()), stop2.send(()));
+    task1.await.expect("w1 stops");
+    task2.await.expect("w2 stops");
+    assert_eq!(xlen(&mut redis, DEAD_LETTERS).await, 0, "no dead letters");
+    let by_w1: i64 = sqlx::query_scalar("SELECT count(*) FROM cats WHERE stored_by = 'w1'")
+        .fetch_one(&servers.pool)
+        .await
+        .expect("count");
+    assert_eq!(by_w1, 3, "w1 kept its batch");
+}
+
+/// A worker that read entries and died leaves them pending; another claims them once they are
+/// idle, stores them, and later forgets the dead consumer, which holds nothing any more.
+#[tokio::test]
+async fn stores_what_a_dead_worker_left_pending() {
+    let servers = Servers::start().await;
+    let mut redis = servers.connection().await;
+    for name in ["Left 1", "Left 2", "Left 3"] {
+        xadd(&mut redis, STREAM, &answer(name)).await;
+    }
+    // The dead worker: it read them (so they are pending for it), and never acknowledged.
+    let _: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg(GROUP)
+        .arg("dead-worker")
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg(STREAM)
+        .arg(">")
+        .query_async(&mut redis)
+        .await
+        .expect("XREADGROUP");
+    let (stop, task) = servers
+        .worker(
+            "w1",
+            WorkerArgs {
+                claim_idle_ms: 200,
+                forget_idle_ms: 0,
+                ..WorkerArgs::default()
+            },
+        )
+        .await;
+    eventually(Duration::from_secs(20), "3 rows stored by w1", || async {
+        let by_w1: i64 = sqlx::query_scalar("SELECT count(*) FROM cats WHERE stored_by = 'w1'")
+            .fetch_one(&servers.pool)
+            .await
+            .expect("count");
+        by_w1 == 3
+    })
+    .await;
+    eventually(
+        Duration::from_secs(20),
+        "the dead consumer forgotten",
+        || {
+            let mut redis = redis.clone();
+            async move {
+                let consumers: redis::streams::StreamInfoConsumersReply = redis::cmd("XINFO")
+                    .arg("CONSUMERS")
+                    .arg(STREAM)
+                    .arg(GROUP)
+                    .query_async(&mut redis)
+                    .await
+                    .expect("XINFO");
+                consumers.consumers.iter().all(|c| c.name != "dead-worker")
+            }
+        },
+    )
+    .await;
+    let _ = stop.send(());
+    task.await.expect("the worker stops");
+}
