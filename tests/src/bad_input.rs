@@ -174,6 +174,12 @@ pub fn cases() -> Vec<Case> {
             S::BAD_REQUEST,
         ),
         request(
+            "a page deeper than the app serves",
+            Method::GET,
+            "/answers?page=501",
+            S::BAD_REQUEST,
+        ),
+        request(
             "a page number too large for the type",
             Method::GET,
             "/answers?page=99999999999999",

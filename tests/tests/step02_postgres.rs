@@ -265,3 +265,13 @@ async fn unreadable_password_file_is_named() {
         "cannot read the password file /run/secrets/no-such-secret"
     );
 }
+
+/// SIGTERM while the app still waits for its database (`docker stop` of an app whose database
+/// never came) stops it at once, with status 0, instead of after Docker's grace period.
+#[tokio::test]
+async fn sigterm_while_waiting_for_the_database_stops_it() {
+    let url = format!("postgres://survey@127.0.0.1:{}/survey", free_port());
+    let mut app = App::start("step-02-network", &[("DATABASE_URL", url.as_str())]);
+    app.wait_for_line("is not ready", Duration::from_secs(30));
+    assert_eq!(app.stop_with("TERM", Duration::from_secs(5)), Some(0));
+}

@@ -377,3 +377,30 @@ async fn stores_what_a_dead_worker_left_pending() {
     let _ = stop.send(());
     task.await.expect("the worker stops");
 }
+
+/// The answers page's query walks an index in its own order: no sort of the table, however
+/// large it grows.
+#[tokio::test]
+async fn answers_page_is_served_by_an_index() {
+    let servers = Servers::start().await;
+    let mut tx = servers.pool.begin().await.expect("a transaction");
+    // With sorting priced out, a plan can only avoid a Sort node if an index gives the order.
+    sqlx::query("SET LOCAL enable_sort = off")
+        .execute(&mut *tx)
+        .await
+        .expect("SET");
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN {}",
+        step_05_queue::store::PAGE_QUERY
+    )))
+    .bind(20_i64)
+    .bind(0_i64)
+    .fetch_all(&mut *tx)
+    .await
+    .expect("EXPLAIN");
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("cats_newest_first") && !plan.contains("Sort"),
+        "{plan}"
+    );
+}

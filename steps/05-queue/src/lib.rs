@@ -82,9 +82,16 @@ pub async fn run_worker(
         let redis = queue.connect(db.patience()).await?;
         Ok::<_, BoxError>(Worker::new(redis, pool, args))
     };
-    let worker = match opened.await {
-        Ok(worker) => worker,
-        Err(err) => return survey::cli::fail("could not start the worker", &*err),
+    // As the app: SIGTERM while still waiting for Postgres or Redis stops it at once.
+    let worker = tokio::select! {
+        opened = opened => match opened {
+            Ok(worker) => worker,
+            Err(err) => return survey::cli::fail("could not start the worker", &*err),
+        },
+        () = survey::serve::shutdown_signal() => {
+            tracing::info!("stopped before it was ready");
+            return ExitCode::SUCCESS;
+        }
     };
     let progress = worker.progress();
     let health = Router::new().route(

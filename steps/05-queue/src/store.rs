@@ -9,6 +9,11 @@ use uuid::Uuid;
 
 use crate::queue::{STREAM, now_millis};
 
+/// One page of answers, newest first: the order of the index cats_newest_first, which serves
+/// it without sorting the table.
+pub const PAGE_QUERY: &str = "SELECT name, coat, donut FROM cats \
+     ORDER BY received_at DESC NULLS LAST, id DESC NULLS LAST LIMIT $1 OFFSET $2";
+
 /// A [`Store`] that enqueues answers and reads the stored ones from Postgres.
 #[derive(Clone)]
 pub struct QueueStore {
@@ -61,13 +66,7 @@ impl Store for QueueStore {
     }
 
     async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {
-        read_page(
-            &self.pool,
-            number,
-            "SELECT name, coat, donut FROM cats \
-             ORDER BY received_at DESC NULLS LAST, ctid DESC LIMIT $1 OFFSET $2",
-        )
-        .await
+        read_page(&self.pool, number, PAGE_QUERY).await
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

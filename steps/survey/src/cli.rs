@@ -153,9 +153,17 @@ where
     F: Future<Output = Result<Router, BoxError>>,
 {
     init_logging(settings.log_format);
-    let router = match open.await {
-        Ok(router) => router,
-        Err(err) => return fail("could not open the store", &*err),
+    // SIGTERM while still waiting for the database (`docker stop` of an app whose database
+    // never came) stops it at once, not after Docker's grace period and a SIGKILL.
+    let router = tokio::select! {
+        opened = open => match opened {
+            Ok(router) => router,
+            Err(err) => return fail("could not open the store", &*err),
+        },
+        () = crate::serve::shutdown_signal() => {
+            tracing::info!("stopped before it was ready");
+            return ExitCode::SUCCESS;
+        }
     };
     match serve(settings.listen_addr(), router).await {
         Ok(()) => ExitCode::SUCCESS,

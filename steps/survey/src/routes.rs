@@ -89,6 +89,10 @@ async fn thanks(query: Result<Query<ThanksQuery>, QueryRejection>) -> Response {
     pages::render(StatusCode::OK, &ThanksPage { name })
 }
 
+/// The deepest page served: every page costs a walk past the ones before it, so a request
+/// for page 10 million must not make the database walk 200 million rows.
+pub const MAX_PAGE: u32 = 500;
+
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     page: Option<u32>,
@@ -100,10 +104,10 @@ async fn list_answers<S: Store>(
 ) -> Result<Response, AppError> {
     let page = match query {
         Ok(Query(ListQuery { page: None })) => 1,
-        Ok(Query(ListQuery { page: Some(n) })) if n >= 1 => n,
+        Ok(Query(ListQuery { page: Some(n) })) if (1..=MAX_PAGE).contains(&n) => n,
         _ => {
             return Err(AppError::BadRequest(
-                "The page number must be a whole number from 1 up.",
+                "The page number must be a whole number from 1 to 500.",
             ));
         }
     };
