@@ -167,6 +167,65 @@ impl Launched {
         assert!(page.contains(&name), "the answers page shows {name}");
     }
 
+    /// Fails unless every running container of this copy runs hardened, as the Compose files
+    /// ask: a read-only root filesystem, every capability dropped (a service adds back only
+    /// its own), no-new-privileges, memory and process limits, and rotated logs.
+    pub fn assert_hardened(&self) {
+        let label = format!("label=com.docker.compose.project={}", self.project);
+        let ids = Command::new("docker")
+            .args(["ps", "--quiet", "--filter", &label])
+            .output()
+            .expect("docker runs");
+        let ids = String::from_utf8_lossy(&ids.stdout).into_owned();
+        let mut missing = Vec::new();
+        let mut seen = 0;
+        for id in ids.split_whitespace() {
+            seen += 1;
+            let inspected = Command::new("docker")
+                .args(["inspect", "--format", "{{.Name}} {{json .HostConfig}}", id])
+                .output()
+                .expect("docker runs");
+            let text = String::from_utf8_lossy(&inspected.stdout).into_owned();
+            let (name, json) = text.trim().split_once(' ').expect("a name and a config");
+            let host: serde_json::Value = serde_json::from_str(json).expect("JSON");
+            let has = |key: &str, value: &str| {
+                host[key]
+                    .as_array()
+                    .is_some_and(|list| list.iter().any(|v| v == value))
+            };
+            let checks = [
+                (
+                    "a read-only root filesystem",
+                    host["ReadonlyRootfs"] == true,
+                ),
+                ("cap_drop: [ALL]", has("CapDrop", "ALL")),
+                (
+                    "no-new-privileges",
+                    has("SecurityOpt", "no-new-privileges:true"),
+                ),
+                (
+                    "a memory limit",
+                    host["Memory"].as_i64().is_some_and(|m| m > 0),
+                ),
+                (
+                    "a pids limit",
+                    host["PidsLimit"].as_i64().is_some_and(|p| p > 0),
+                ),
+                (
+                    "rotated logs",
+                    host["LogConfig"]["Config"]["max-size"].is_string(),
+                ),
+            ];
+            for (what, ok) in checks {
+                if !ok {
+                    missing.push(format!("{name}: {what}"));
+                }
+            }
+        }
+        assert!(seen > 0, "no running containers in {}", self.project);
+        assert!(missing.is_empty(), "not hardened:\n{}", missing.join("\n"));
+    }
+
     /// `psql -c SQL` in the step's database container.
     pub fn psql(&self, sql: &str) -> String {
         self.run_ok(&["psql", "-c", sql])

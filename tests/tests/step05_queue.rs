@@ -39,6 +39,7 @@ async fn post_many(base: &str, prefix: &str, count: usize) -> usize {
 #[tokio::test]
 async fn three_workers_share_the_work() {
     let launched = Launched::up_with(5, &["--workers", "3"]);
+    launched.assert_hardened();
     tests::xtask::snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!("up_commands", launched.up_commands));
     let accepted = post_many(&launched.base(), "Cat", 300).await;
