@@ -49,23 +49,17 @@ impl Cluster {
             ensure_postgres_user()?;
             run(Command::new("chown").arg("postgres:").arg(&cluster.dir))?;
         }
-        let mut args = vec![
-            "-D".to_owned(),
-            cluster.data(),
-            "-U".into(),
-            SUPERUSER.into(),
-        ];
-        args.extend(["-E", "UTF8", "--locale=C", "--no-sync"].map(String::from));
+        let pwfile = cluster.dir.join("pwfile");
+        let pwfile_arg = format!("--pwfile={}", pwfile.display());
+        let mut args = vec!["-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--no-sync"];
         match &cluster.password {
-            None => args.extend(["-A", "trust"].map(String::from)),
+            None => args.extend(["-A", "trust"]),
             Some(password) => {
-                let file = cluster.dir.join("pwfile");
-                std::fs::write(&file, format!("{password}\n"))?;
+                std::fs::write(&pwfile, format!("{password}\n"))?;
                 if running_as_root() {
-                    run(Command::new("chown").arg("postgres:").arg(&file))?;
+                    run(Command::new("chown").arg("postgres:").arg(&pwfile))?;
                 }
-                args.extend(["-A".into(), "scram-sha-256".into()]);
-                args.push(format!("--pwfile={}", file.display()));
+                args.extend(["-A", "scram-sha-256", &pwfile_arg]);
             }
         }
         cluster.pg("initdb", &args)?;
@@ -110,18 +104,8 @@ impl Cluster {
             self.port,
             self.dir.display()
         );
-        let args = [
-            "-D".to_owned(),
-            self.data(),
-            "-l".into(),
-            self.log().to_string_lossy().into_owned(),
-            "-o".into(),
-            options,
-            "-w".into(),
-            "-t".into(),
-            "60".into(),
-            "start".into(),
-        ];
+        let log = self.log().to_string_lossy().into_owned();
+        let args = ["-l", &log, "-o", &options, "-w", "-t", "60", "start"];
         self.pg("pg_ctl", &args)?;
         self.running = true;
         Ok(())
@@ -130,25 +114,14 @@ impl Cluster {
     /// Stops the server (fast shutdown: sessions end, nothing is lost); `start` starts it
     /// again on the same port.
     pub fn stop(&mut self) -> io::Result<()> {
-        let args = [
-            "-D".to_owned(),
-            self.data(),
-            "-m".into(),
-            "fast".into(),
-            "-w".into(),
-            "stop".into(),
-        ];
-        self.pg("pg_ctl", &args)?;
+        self.pg("pg_ctl", &["-m", "fast", "-w", "stop"])?;
         self.running = false;
         Ok(())
     }
 
-    fn data(&self) -> String {
-        self.dir.join("data").to_string_lossy().into_owned()
-    }
-
-    /// Runs one of the server's tools, as the postgres user when this process is root.
-    fn pg(&self, tool: &str, args: &[String]) -> io::Result<Output> {
+    /// Runs one of the server's tools (initdb, pg_ctl) on this cluster's data folder
+    /// (`-D`, then `args`), as the postgres user when this process is root.
+    fn pg(&self, tool: &str, args: &[&str]) -> io::Result<Output> {
         let program = self.bindir.join(tool);
         let mut command = if running_as_root() {
             let mut c = Command::new("runuser");
@@ -157,21 +130,15 @@ impl Cluster {
         } else {
             Command::new(&program)
         };
-        run(command.args(args).current_dir(&self.dir))
+        command.arg("-D").arg(self.dir.join("data")).args(args);
+        run(command.current_dir(&self.dir))
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
         if self.running {
-            let args = [
-                "-D".to_owned(),
-                self.data(),
-                "-m".into(),
-                "immediate".into(),
-                "stop".into(),
-            ];
-            let _ = self.pg("pg_ctl", &args);
+            let _ = self.pg("pg_ctl", &["-m", "immediate", "stop"]);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -232,13 +199,16 @@ fn version_of(bin: &Path) -> u32 {
         .unwrap_or(0)
 }
 
-/// Whether this process runs as root (CI does), read from `id -u`.
+/// Whether this process runs as root (CI does), read from `id -u` once.
 pub fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.trim_ascii() == b"0")
-        .unwrap_or(false)
+    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOT.get_or_init(|| {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.trim_ascii() == b"0")
+            .unwrap_or(false)
+    })
 }
 
 /// A port on 127.0.0.1 that nothing listens on right now.
