@@ -108,6 +108,11 @@ pub fn cases() -> Vec<Case> {
             S::BAD_REQUEST,
         ),
         post_form(
+            "a form key that is not one",
+            "name=Pika&coat=tabby&donut=jelly&key=1%27%3B+DROP+TABLE+cats",
+            S::BAD_REQUEST,
+        ),
+        post_form(
             "a field sent twice",
             "name=Pika&name=Tom&coat=tabby&donut=jelly",
             S::BAD_REQUEST,

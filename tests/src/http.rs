@@ -17,6 +17,11 @@ pub const PIKA: [(&str, &str); 3] = [
     ("donut", "strawberry"),
 ];
 
+/// [`PIKA`] sent with a form's key, as a browser sends the form.
+pub fn pika_with_key(key: &str) -> [(&str, &str); 4] {
+    [PIKA[0], PIKA[1], PIKA[2], ("key", key)]
+}
+
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {
@@ -26,6 +31,21 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The body with the form's key (a fresh UUID per page) shown as `[key]`, for snapshots.
+    pub fn page(&self) -> String {
+        form_key()
+            .replace_all(&self.body, r#"name="key" value="[key]""#)
+            .into_owned()
+    }
+
+    /// The form's key in this page, as a visitor's browser would send it back.
+    pub fn form_key(&self) -> String {
+        form_key()
+            .captures(&self.body)
+            .map(|c| c[1].to_owned())
+            .unwrap_or_else(|| panic!("no form key in this page:\n{}", self.body))
+    }
+
     /// The `Location` header of a redirect.
     pub fn location(&self) -> &str {
         self.headers
@@ -33,6 +53,10 @@ impl Reply {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     }
+}
+
+fn form_key() -> regex::Regex {
+    regex::Regex::new(r#"name="key" value="([0-9a-f-]{36})""#).expect("a valid pattern")
 }
 
 /// Calls the router once, in memory, as a server would.
@@ -131,6 +155,31 @@ impl Remote {
             .await
             .expect("the app answers");
         StatusCode::from_u16(response.status().as_u16()).expect("a valid status")
+    }
+
+    /// Opens the form, as a browser does, and returns the key it carries.
+    pub async fn form_key(&self) -> String {
+        let page = self.get_text("/").await;
+        form_key()
+            .captures(&page)
+            .map(|c| c[1].to_owned())
+            .unwrap_or_else(|| panic!("no form key in the form page:\n{page}"))
+    }
+
+    /// Posts an answer with the form's `key`, as a browser sends the form; returns the status
+    /// and the page.
+    pub async fn post_keyed(&self, fields: &[(&str, &str); 3], key: &str) -> (StatusCode, String) {
+        let mut form = fields.to_vec();
+        form.push(("key", key));
+        let response = self
+            .client
+            .post(format!("{}/", self.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("the app answers");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("a valid status");
+        (status, response.text().await.expect("a readable body"))
     }
 
     /// Posts an answer in other scripts, at or near the limits the form counts in characters:

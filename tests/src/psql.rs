@@ -18,3 +18,13 @@ pub fn psql(url: &str, sql: &str) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// `text` with every UUID (the key each form is sent with, made anew each run) shown as
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, the same width, so psql's table stays aligned.
+pub fn ids_hidden(text: &str) -> String {
+    let uuid =
+        regex::Regex::new(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+            .expect("a valid pattern");
+    uuid.replace_all(text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
+        .into_owned()
+}

@@ -167,6 +167,26 @@ impl Launched {
         assert!(page.contains(&name), "the answers page shows {name}");
     }
 
+    /// Sends one form twice, as a double click or a resend after a lost reply does: both are
+    /// thanked, and one row is stored.
+    pub async fn assert_resend_kept_once(&self) {
+        let remote = crate::http::Remote::new(self.base());
+        let key = remote.form_key().await;
+        let echo = [("name", "Echo"), ("coat", "calico"), ("donut", "cruller")];
+        for send in ["first", "second"] {
+            let (status, page) = remote.post_keyed(&echo, &key).await;
+            assert_eq!(status.as_u16(), 303, "the {send} send is thanked:\n{page}");
+        }
+        if self.step == 5 {
+            crate::http::wait_until_drained(&self.base(), std::time::Duration::from_secs(60)).await;
+        }
+        let rows = self.psql("select count(*) from cats where name = 'Echo'");
+        assert!(
+            rows.contains("\n     1\n"),
+            "one row for one form sent twice:\n{rows}"
+        );
+    }
+
     /// Fails unless every running container of this copy runs hardened, as the Compose files
     /// ask: a read-only root filesystem, every capability dropped (a service adds back only
     /// its own), no-new-privileges, memory and process limits, and rotated logs.

@@ -30,7 +30,7 @@ async fn form_page() {
                 .contains(&format!("placeholder=\"{placeholder}\""))
         );
     }
-    insta::assert_snapshot!(reply.body);
+    insta::assert_snapshot!(reply.page());
 }
 
 /// A valid answer is stored, the visitor is sent (303) to "Thanks, Pika!", and the answer
@@ -76,7 +76,50 @@ async fn invalid_form_is_shown_again() {
         "the bad field keeps its text"
     );
     assert_eq!(stored(&store).await, 0);
-    insta::assert_snapshot!(reply.body);
+    insta::assert_snapshot!(reply.page());
+}
+
+/// The form carries a key made when it is rendered; a second send of the same form (same key)
+/// is thanked again and kept once, a form shown again for fixing keeps its key, and forms
+/// without a key (as `curl` sends them) are each kept.
+#[tokio::test]
+async fn a_form_sent_twice_is_kept_once() {
+    let (app, store) = fresh();
+    let form = http::get(&app, "/").await;
+    let key = form.form_key();
+    assert_ne!(
+        key,
+        http::get(&app, "/").await.form_key(),
+        "a new key per form"
+    );
+
+    let invalid = http::post_form(
+        &app,
+        &[
+            ("name", ""),
+            ("coat", "tabby"),
+            ("donut", "jelly"),
+            ("key", &key),
+        ],
+    )
+    .await;
+    assert_eq!(
+        invalid.form_key(),
+        key,
+        "the form shown again keeps its key"
+    );
+
+    let keyed = http::pika_with_key(&key);
+    for _ in 0..2 {
+        let reply = http::post_form(&app, &keyed).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    }
+    assert_eq!(stored(&store).await, 1);
+
+    for _ in 0..2 {
+        http::post_form(&app, &http::PIKA).await;
+    }
+    assert_eq!(stored(&store).await, 3);
 }
 
 /// Every bad request gets its status and a readable page, and nothing is stored.
@@ -165,7 +208,7 @@ async fn not_found_page() {
     let (app, _) = fresh();
     let reply = http::get(&app, "/litter-box").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    insta::assert_snapshot!(reply.body);
+    insta::assert_snapshot!(reply.page());
 }
 
 /// The lesson of step 01: replace the process and the answers are gone.

@@ -2,7 +2,7 @@
 //! waits for its database.
 
 use axum::http::StatusCode;
-use tests::{http::Remote, xtask::Launched};
+use tests::{http::Remote, psql::ids_hidden, xtask::Launched};
 
 /// A posted form is a row in `select * from cats`, seen through psql in the db container.
 #[tokio::test]
@@ -17,8 +17,9 @@ async fn form_lands_in_postgres() {
         .bind(|| insta::assert_snapshot!("commands", launched.up_commands));
     let remote = Remote::new(launched.base());
     assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
-    insta::assert_snapshot!("table", launched.psql("select * from cats"));
+    insta::assert_snapshot!("table", ids_hidden(&launched.psql("select * from cats")));
     launched.assert_wide_answer_kept().await;
+    launched.assert_resend_kept_once().await;
     let logs = launched.run_ok(&["logs"]);
     assert!(
         logs.contains("connected to Postgres at db:5432/survey"),

@@ -13,7 +13,7 @@ use tests::{
     cluster::{TempCluster, free_port},
     http,
     process::App,
-    psql::psql,
+    psql::{ids_hidden, psql},
 };
 
 async fn count(pool: &PgPool) -> i64 {
@@ -91,8 +91,28 @@ async fn script_and_sql_are_stored_literally(pool: PgPool) {
     assert!(!list.body.contains("<script>"), "{}", list.body);
 }
 
-/// The migration makes the original table, exactly three text columns, and refuses in the
-/// database what the app refuses in the form.
+/// The same form (the same key) sent twice is one row, and both sends are thanked.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_form_sent_twice_is_one_row(pool: PgPool) {
+    let app = app(PgStore::from_pool(pool.clone()));
+    let key = http::get(&app, "/").await.form_key();
+    let keyed = http::pika_with_key(&key);
+    for _ in 0..2 {
+        assert_eq!(
+            http::post_form(&app, &keyed).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+    assert_eq!(count(&pool).await, 1);
+    let stored: String = sqlx::query_scalar("SELECT id::text FROM cats")
+        .fetch_one(&pool)
+        .await
+        .expect("the row");
+    assert_eq!(stored, key, "the row carries the form's key");
+}
+
+/// The migrations make the original table, three text columns plus the form key, and refuse
+/// in the database what the app refuses in the form, and a second row for the same form.
 #[sqlx::test(migrations = false)]
 async fn migration_creates_the_cats_table(pool: PgPool) {
     MIGRATOR.run(&pool).await.expect("first run");
@@ -107,9 +127,24 @@ async fn migration_creates_the_cats_table(pool: PgPool) {
     .fetch_all(&pool)
     .await
     .expect("columns");
-    let expected = [("name", "text"), ("coat", "text"), ("donut", "text")]
-        .map(|(c, t)| (c.to_owned(), t.to_owned()));
+    let expected = [
+        ("name", "text"),
+        ("coat", "text"),
+        ("donut", "text"),
+        ("id", "uuid"),
+    ]
+    .map(|(c, t)| (c.to_owned(), t.to_owned()));
     assert_eq!(columns, expected);
+    let twice = "INSERT INTO cats VALUES ('Pika', 'tortie', 'jelly', \
+                 '019ac0de-0000-7000-8000-000000000001')";
+    sqlx::query(twice)
+        .execute(&pool)
+        .await
+        .expect("a first row");
+    assert!(
+        sqlx::query(twice).execute(&pool).await.is_err(),
+        "a second row with the same form key is refused by the table"
+    );
     let empty = sqlx::query("INSERT INTO cats VALUES ('', 'tabby', 'jelly')")
         .execute(&pool)
         .await;
@@ -218,7 +253,7 @@ async fn binary_starts_before_its_database() {
 
     let remote = http::Remote::new(&base);
     assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
-    insta::assert_snapshot!(psql(&url, "select * from cats"));
+    insta::assert_snapshot!(ids_hidden(&psql(&url, "select * from cats")));
 
     for case in bad_input::cases() {
         let (status, body) = remote.send_case(&case).await;
@@ -229,6 +264,41 @@ async fn binary_starts_before_its_database() {
         "still one row"
     );
 
+    assert_eq!(app.stop_with("TERM", Duration::from_secs(10)), Some(0));
+}
+
+/// With its database gone, the binary answers a POST with 503 and a page that offers to send
+/// the same answer again (same key); once the database is back, that one click stores it,
+/// and a second click stores nothing more.
+#[tokio::test]
+async fn a_failed_send_can_be_sent_again() {
+    let mut cluster = TempCluster::init();
+    let url = cluster.url();
+    cluster.start();
+    let mut app = App::start("step-02-network", &[("DATABASE_URL", url.as_str())]);
+    let base = app.wait_until_serving(Duration::from_secs(30));
+    let remote = http::Remote::new(&base);
+    let key = remote.form_key().await;
+
+    cluster.stop();
+    let (status, page) = remote.post_keyed(&http::PIKA, &key).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(page.contains("Send again"), "{page}");
+    assert!(
+        page.contains(&format!(r#"name="key" value="{key}""#)),
+        "{page}"
+    );
+    assert!(!page.contains("Your answer is stored"), "{page}");
+
+    cluster.start();
+    for click in ["first", "second"] {
+        let (status, page) = remote.post_keyed(&http::PIKA, &key).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "the {click} click: {page}");
+    }
+    assert!(
+        psql(&url, "select count(*) from cats").contains("\n     1\n"),
+        "one row"
+    );
     assert_eq!(app.stop_with("TERM", Duration::from_secs(10)), Some(0));
 }
 

@@ -3,6 +3,7 @@
 use tests::{
     commands::ByHand,
     http::Remote,
+    psql::ids_hidden,
     xtask::{Launched, snapshot_settings},
 };
 
@@ -27,12 +28,16 @@ async fn compose_stack_without_a_volume() {
 
     let remote = Remote::new(launched.base());
     remote.answer_the_survey().await;
-    insta::assert_snapshot!("table", launched.psql("select * from cats"));
+    insta::assert_snapshot!("table", ids_hidden(&launched.psql("select * from cats")));
     launched.assert_wide_answer_kept().await;
+    launched.assert_resend_kept_once().await;
 
     launched.run_ok(&["down"]);
     launched.run_ok(&["up", "--port", &launched.port.to_string()]);
-    insta::assert_snapshot!("table_after_down_up", launched.psql("select * from cats"));
+    insta::assert_snapshot!(
+        "table_after_down_up",
+        ids_hidden(&launched.psql("select * from cats"))
+    );
 }
 
 /// The step by hand, with the `docker compose` commands chapter 03 shows: up with a build,

@@ -1,7 +1,7 @@
 //! Step 04: the database on the named volume donut-data.
 
 use axum::http::StatusCode;
-use tests::{http::Remote, xtask::Launched};
+use tests::{http::Remote, psql::ids_hidden, xtask::Launched};
 
 /// Rows survive `down`/`up`, are gone after `down --volumes`, and come back from a backup.
 #[tokio::test]
@@ -18,7 +18,10 @@ async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
     let (ok, volumes) = launched.docker(&["volume", "ls"]);
     assert!(ok && volumes.contains("survey-04_donut-data"), "{volumes}");
     launched.run_ok(&["up", "--port", &port]);
-    insta::assert_snapshot!("after_down_up", launched.psql("select * from cats"));
+    insta::assert_snapshot!(
+        "after_down_up",
+        ids_hidden(&launched.psql("select * from cats"))
+    );
     // The database found its files on the volume, so POSTGRES_* were not read again.
     let logs = launched.run_ok(&["logs"]);
     let skipped = logs
@@ -42,11 +45,18 @@ async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
 
     launched.run_ok(&["down", "--volumes"]);
     launched.run_ok(&["up", "--port", &port]);
-    insta::assert_snapshot!("after_down_volumes", launched.psql("select * from cats"));
+    insta::assert_snapshot!(
+        "after_down_volumes",
+        ids_hidden(&launched.psql("select * from cats"))
+    );
 
     launched.run_ok(&["restore", "--file", backup]);
-    insta::assert_snapshot!("after_restore", launched.psql("select * from cats"));
+    insta::assert_snapshot!(
+        "after_restore",
+        ids_hidden(&launched.psql("select * from cats"))
+    );
     launched.assert_wide_answer_kept().await;
+    launched.assert_resend_kept_once().await;
 }
 
 /// `diff` shows the lesson: the volume in the Compose file, not the generated Dockerfile.

@@ -53,6 +53,7 @@ async fn three_workers_share_the_work() {
     );
     insta::assert_snapshot!("three_workers", summary);
     launched.assert_wide_answer_kept().await;
+    launched.assert_resend_kept_once().await;
 
     let letters = launched.run_ok(&["dead-letters"]);
     assert!(letters.contains("No dead letters."), "{letters}");
@@ -109,9 +110,19 @@ async fn three_workers_share_the_work() {
         assert!(ok && out.contains("OK"), "{out}");
     };
     set_maxmemory("1");
-    let status = remote.post_answer("Full queue", "tabby", "jelly").await;
+    let key = remote.form_key().await;
+    let full = [
+        ("name", "Full queue"),
+        ("coat", "tabby"),
+        ("donut", "jelly"),
+    ];
+    let (status, page) = remote.post_keyed(&full, &key).await;
     set_maxmemory("64mb");
     assert_eq!(status.as_u16(), 503, "a full queue refuses the answer");
+    assert!(
+        page.contains("nothing was saved") && page.contains("Send again"),
+        "Redis refused the entry, so the page can say nothing was saved:\n{page}"
+    );
     tests::http::wait_until_drained(&launched.base(), Duration::from_secs(60)).await;
     assert!(
         launched
@@ -128,5 +139,6 @@ async fn three_workers_share_the_work() {
     let more = post_many(&launched.base(), "Later cat", 20).await;
     assert_eq!(more, 20);
     let status = tests::http::wait_until_drained(&launched.base(), Duration::from_secs(90)).await;
-    assert_eq!(status["rows_stored"], 321, "{status}");
+    // 300 cats, the wide answer, Echo (sent twice, stored once) and 20 later cats.
+    assert_eq!(status["rows_stored"], 322, "{status}");
 }

@@ -3,30 +3,46 @@
 //! Good enough to see the page work in a container, and a good way to learn why we need a
 //! database: replace the container and every answer is gone.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::{
+    collections::HashSet,
+    sync::{Arc, PoisonError, RwLock},
+};
 
 use survey::{
-    Answer, AnswerPage, Store, StoreError,
+    Answer, AnswerPage, FormKey, Receipt, Store, StoreError,
     store::{PAGE_SIZE, page_offset},
 };
 
 /// Answers in a `Vec`, oldest first, shared by every request.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    answers: Arc<RwLock<Vec<Answer>>>,
+    kept: Arc<RwLock<Kept>>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    answers: Vec<Answer>,
+    /// The key of every answer kept, so a form sent twice is kept once.
+    keys: HashSet<FormKey>,
 }
 
 impl Store for MemoryStore {
-    async fn insert(&self, answer: &Answer) -> Result<(), StoreError> {
-        // A panic while holding the lock cannot leave a half-written answer in a Vec push,
-        // so a poisoned lock is still safe to use.
-        let mut answers = self.answers.write().unwrap_or_else(PoisonError::into_inner);
-        answers.push(answer.clone());
+    const RECEIPT: Receipt = Receipt::InMemory;
+
+    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<(), StoreError> {
+        // A panic while holding the lock cannot leave a half-written answer (the key goes in
+        // last), so a poisoned lock is still safe to use.
+        let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
+        if !kept.keys.contains(&key) {
+            kept.answers.push(answer.clone());
+            kept.keys.insert(key);
+        }
         Ok(())
     }
 
     async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {
-        let answers = self.answers.read().unwrap_or_else(PoisonError::into_inner);
+        let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
+        let answers = &kept.answers;
         let skip = usize::try_from(page_offset(number)).unwrap_or(usize::MAX);
         Ok(AnswerPage {
             answers: answers

@@ -2,7 +2,7 @@
 
 use sqlx::PgPool;
 use survey::{
-    Answer, AnswerPage, Store, StoreError,
+    Answer, AnswerPage, FormKey, Receipt, Store, StoreError,
     store::{PAGE_SIZE, page_offset},
 };
 
@@ -51,15 +51,22 @@ impl PgStore {
 }
 
 impl Store for PgStore {
-    async fn insert(&self, answer: &Answer) -> Result<(), StoreError> {
+    const RECEIPT: Receipt = Receipt::Stored;
+
+    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<(), StoreError> {
         // One statement is one transaction: when `execute` returns, the row is committed.
-        sqlx::query("INSERT INTO cats (name, coat, donut) VALUES ($1, $2, $3)")
-            .bind(answer.name())
-            .bind(answer.coat())
-            .bind(answer.donut())
-            .execute(&self.pool)
-            .await
-            .map_err(|err| StoreError::new("storing an answer", err))?;
+        // A row with this key already there means this form was sent before: nothing to do.
+        sqlx::query(
+            "INSERT INTO cats (id, name, coat, donut) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(key)
+        .bind(answer.name())
+        .bind(answer.coat())
+        .bind(answer.donut())
+        .execute(&self.pool)
+        .await
+        .map_err(insert_error)?;
         Ok(())
     }
 
@@ -81,6 +88,18 @@ impl Store for PgStore {
             .await
             .map_err(|err| StoreError::new("checking the database", err))?;
         Ok(())
+    }
+}
+
+/// A failed INSERT, saying whether the row is known not to be there: the statement never
+/// reached Postgres, or Postgres refused it (and rolled it back). A connection that broke on
+/// the way may have broken after the commit.
+fn insert_error(err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Database(_) => {
+            StoreError::nothing_kept("storing an answer", err)
+        }
+        _ => StoreError::new("storing an answer", err),
     }
 }
 

@@ -26,16 +26,17 @@ use crate::{
     worker::{Worker, WorkerArgs},
 };
 
-/// Step 02's migration, then this step's: the table gains id, received_at and stored_by.
+/// Step 02's migrations and this step's, in the order of their versions: the table gains
+/// received_at and stored_by (and the id step 02 gives it, already here).
 pub fn migrator() -> Migrator {
     static OWN: Migrator = sqlx::migrate!();
-    Migrator::with_migrations(
-        step_02_network::MIGRATOR
-            .iter()
-            .chain(OWN.iter())
-            .cloned()
-            .collect(),
-    )
+    let mut all: Vec<_> = step_02_network::MIGRATOR
+        .iter()
+        .chain(OWN.iter())
+        .cloned()
+        .collect();
+    all.sort_by_key(|migration| migration.version);
+    Migrator::with_migrations(all)
 }
 
 /// The app: waits for Postgres and Redis, migrates the schema (once: the app does it, the

@@ -4,8 +4,7 @@
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use step_02_network::store::read_page;
-use survey::{Answer, AnswerPage, Store, StoreError};
-use uuid::Uuid;
+use survey::{Answer, AnswerPage, FormKey, Receipt, Store, StoreError};
 
 use crate::queue::{STREAM, now_millis};
 
@@ -44,10 +43,12 @@ impl QueueStore {
 }
 
 impl Store for QueueStore {
-    async fn insert(&self, answer: &Answer) -> Result<(), StoreError> {
-        // The id is made here, at acceptance: however often the entry is delivered, the row
-        // it becomes is the one with this id.
-        let id = Uuid::now_v7().to_string();
+    const RECEIPT: Receipt = Receipt::Received;
+
+    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<(), StoreError> {
+        // The form's key is the row's id: however often the form is sent and each entry
+        // delivered, the one row they become is the one with this id.
+        let id = key.to_string();
         let _entry_id: String = redis::cmd("XADD")
             .arg(STREAM)
             .arg("*")
@@ -61,7 +62,7 @@ impl Store for QueueStore {
             .arg(now_millis())
             .query_async(&mut self.redis.clone())
             .await
-            .map_err(|err| StoreError::new("queueing an answer", err))?;
+            .map_err(queue_error)?;
         Ok(())
     }
 
@@ -79,5 +80,19 @@ impl Store for QueueStore {
             .await
             .map_err(|err| StoreError::new("checking the database", err))?;
         Ok(())
+    }
+}
+
+/// A failed XADD, saying whether the entry is known not to be there: Redis was not reached,
+/// or it answered with an error (the queue is full, say). A connection lost or a reply that
+/// never came may have followed the write.
+fn queue_error(err: redis::RedisError) -> StoreError {
+    let unknown = err.is_timeout()
+        || err.is_connection_dropped()
+        || (err.is_io_error() && !err.is_connection_refusal());
+    if unknown {
+        StoreError::new("queueing an answer", err)
+    } else {
+        StoreError::nothing_kept("queueing an answer", err)
     }
 }

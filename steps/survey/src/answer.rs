@@ -45,6 +45,8 @@ pub struct Submission {
     pub name: String,
     pub coat: String,
     pub donut: String,
+    /// The form's hidden key, as sent (see [`crate::key`]); empty when the form had none.
+    pub key: String,
 }
 
 /// What is wrong with each field of a [`Submission`]; `None` means the field is fine.
@@ -121,6 +123,7 @@ mod tests {
             name: name.into(),
             coat: coat.into(),
             donut: donut.into(),
+            key: String::new(),
         }
     }
 

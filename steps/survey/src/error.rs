@@ -49,7 +49,7 @@ impl AppError {
             }
             Self::PayloadTooLarge => "That was far more text than the survey takes.",
             Self::Storage(_) => {
-                "Your answer could not be reached or stored just now. Nothing was saved; please try again in a moment."
+                "The answers could not be read just now. Please try again in a moment."
             }
         }
     }

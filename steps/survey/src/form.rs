@@ -51,12 +51,13 @@ fn is_form_content_type(value: Option<&axum::http::HeaderValue>) -> bool {
     essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") && charset_ok
 }
 
-/// Decodes an `application/x-www-form-urlencoded` body into the three survey fields.
+/// Decodes an `application/x-www-form-urlencoded` body into the three survey fields and the
+/// form's key.
 /// Unknown fields (a submit button's name, say) are ignored; a field sent twice is refused,
 /// since we could not tell which one the visitor meant.
 pub fn parse(body: &[u8]) -> Result<Submission, AppError> {
     let mut submission = Submission::default();
-    let mut seen = [false; 3];
+    let mut seen = [false; 4];
     for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (key, value) = match pair.iter().position(|b| *b == b'=') {
             Some(i) => (&pair[..i], &pair[i + 1..]),
@@ -66,6 +67,7 @@ pub fn parse(body: &[u8]) -> Result<Submission, AppError> {
             "name" => (0, &mut submission.name),
             "coat" => (1, &mut submission.coat),
             "donut" => (2, &mut submission.donut),
+            "key" => (3, &mut submission.key),
             _ => continue,
         };
         if std::mem::replace(&mut seen[slot], true) {
@@ -97,6 +99,7 @@ mod tests {
     fn decodes_fields() {
         let s = parse(b"name=Pika+the%2Bcat&coat=tortie&donut=strawberry&submit=Send").expect("ok");
         assert_eq!(s.name, "Pika the+cat");
+        assert_eq!(s.key, "");
         assert_eq!(
             (s.coat.as_str(), s.donut.as_str()),
             ("tortie", "strawberry")

@@ -9,11 +9,13 @@ pub mod cli;
 pub mod error;
 pub mod form;
 pub mod healthcheck;
+pub mod key;
 pub mod pages;
 pub mod routes;
 pub mod serve;
 pub mod store;
 
 pub use answer::{Answer, Submission};
+pub use key::FormKey;
 pub use routes::app;
-pub use store::{AnswerPage, BoxError, Store, StoreError};
+pub use store::{AnswerPage, BoxError, Receipt, Store, StoreError};

@@ -7,7 +7,10 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use crate::answer::{Answer, FieldErrors, Submission};
+use crate::{
+    answer::{Answer, FieldErrors, Submission},
+    key::FormKey,
+};
 
 /// The survey form, empty or filled in again with what needs fixing.
 #[derive(Debug, Template)]
@@ -16,6 +19,8 @@ pub struct FormPage<'a> {
     pub submission: &'a Submission,
     pub errors: &'a FieldErrors,
     pub limits: [usize; 3],
+    /// Sent back in a hidden field, so a resend of this form is recognised.
+    pub key: FormKey,
 }
 
 /// "Thanks, Pika!"
@@ -23,6 +28,18 @@ pub struct FormPage<'a> {
 #[template(path = "thanks.html")]
 pub struct ThanksPage<'a> {
     pub name: Option<&'a str>,
+    /// What happened to the answer, in the store's own words.
+    pub receipt: &'a str,
+}
+
+/// Storage failed: say what is known, and offer to send the same answer (same key) again.
+#[derive(Debug, Template)]
+#[template(path = "resend.html")]
+pub struct ResendPage<'a> {
+    pub answer: &'a Answer,
+    pub key: FormKey,
+    /// The store knows nothing was kept; otherwise the first try may have got through.
+    pub nothing_kept: bool,
 }
 
 /// The answers so far, newest first, a page at a time.

@@ -15,7 +15,8 @@ use crate::{
     answer::{COAT_MAX, DONUT_MAX, FieldErrors, NAME_MAX, Submission},
     error::AppError,
     form::{BODY_LIMIT, SurveyForm},
-    pages::{self, AnswersPage, FormPage, ThanksPage},
+    key::{self, FormKey},
+    pages::{self, AnswersPage, FormPage, ResendPage, ThanksPage},
     store::{PAGE_SIZE, Store},
 };
 
@@ -25,7 +26,7 @@ const LIMITS: [usize; 3] = [NAME_MAX, COAT_MAX, DONUT_MAX];
 pub fn app<S: Store>(store: S) -> Router {
     Router::new()
         .route("/", get(show_form).post(submit::<S>))
-        .route("/thanks", get(thanks))
+        .route("/thanks", get(thanks::<S>))
         .route("/answers", get(list_answers::<S>))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
@@ -44,16 +45,23 @@ async fn show_form() -> Response {
         submission: &Submission::default(),
         errors: &FieldErrors::default(),
         limits: LIMITS,
+        key: key::fresh(),
     };
     pages::render(StatusCode::OK, &page)
 }
 
 /// Valid: store, then redirect (303) so a browser refresh cannot post the form twice.
-/// Invalid: show the form again, as typed, with a note per field, and store nothing.
+/// Invalid: show the form again, as typed and with the same key, a note per field, and store
+/// nothing. Storage failing: offer to send the same form (same key) again.
 async fn submit<S: Store>(
     State(store): State<S>,
     SurveyForm(submission): SurveyForm,
 ) -> Result<Response, AppError> {
+    let key: FormKey = key::from_form(&submission.key).map_err(|_| {
+        AppError::BadRequest(
+            "The form's hidden key was damaged on the way. Please reload the survey and send it again.",
+        )
+    })?;
     let answer = match submission.validate() {
         Ok(answer) => answer,
         Err(errors) => {
@@ -61,11 +69,20 @@ async fn submit<S: Store>(
                 submission: &submission,
                 errors: &errors,
                 limits: LIMITS,
+                key,
             };
             return Ok(pages::render(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
-    store.insert(&answer).await?;
+    if let Err(err) = store.insert(key, &answer).await {
+        tracing::error!(error = %crate::error::error_chain(&err), "storage failed");
+        let page = ResendPage {
+            answer: &answer,
+            key,
+            nothing_kept: err.is_nothing_kept(),
+        };
+        return Ok(pages::render(StatusCode::SERVICE_UNAVAILABLE, &page));
+    }
     // DEBUG, not INFO: at thousands of answers a second, a line each through Docker's log
     // pipe cost a quarter of the throughput (cargo xtask bench). RUST_LOG=debug shows them.
     tracing::debug!(name = answer.name(), "answer accepted");
@@ -78,7 +95,7 @@ struct ThanksQuery {
     name: Option<String>,
 }
 
-async fn thanks(query: Result<Query<ThanksQuery>, QueryRejection>) -> Response {
+async fn thanks<S: Store>(query: Result<Query<ThanksQuery>, QueryRejection>) -> Response {
     let name = query.ok().and_then(|Query(q)| q.name);
     // The name comes from the address bar, so anyone can put anything there: show at most
     // what a stored name could be (askama escapes it either way).
@@ -86,7 +103,8 @@ async fn thanks(query: Result<Query<ThanksQuery>, QueryRejection>) -> Response {
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty() && n.chars().count() <= NAME_MAX);
-    pages::render(StatusCode::OK, &ThanksPage { name })
+    let receipt = S::RECEIPT.sentence();
+    pages::render(StatusCode::OK, &ThanksPage { name, receipt })
 }
 
 /// The deepest page served: every page costs a walk past the ones before it, so a request

@@ -3,7 +3,7 @@
 
 use std::{error::Error as StdError, future::Future};
 
-use crate::answer::Answer;
+use crate::{answer::Answer, key::FormKey};
 
 /// Any error a store implementation wants to report as the cause.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -13,15 +13,49 @@ pub const PAGE_SIZE: u32 = 20;
 
 /// Storage for survey answers. Cloning is cheap (a handle to shared state, like a pool).
 pub trait Store: Clone + Send + Sync + 'static {
-    /// Stores one answer. When this returns `Ok`, the answer is stored durably: the visitor is
-    /// only thanked after that.
-    fn insert(&self, answer: &Answer) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// What the thank-you page can truthfully say once [`Store::insert`] returned `Ok`.
+    const RECEIPT: Receipt;
+
+    /// Keeps one answer, sent with the form's `key`. When this returns `Ok`, the answer is kept
+    /// as [`Store::RECEIPT`] says: the visitor is only thanked after that. A second answer
+    /// with a key already kept is not kept again (and still returns `Ok`).
+    fn insert(
+        &self,
+        key: FormKey,
+        answer: &Answer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Reads one page of answers, newest first. `number` counts from 1.
     fn page(&self, number: u32) -> impl Future<Output = Result<AnswerPage, StoreError>> + Send;
 
     /// Succeeds when the store can serve requests right now (the `/readyz` probe).
     fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// How far an answer has got when the visitor is thanked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// In the memory of the app's process: gone when the process is.
+    InMemory,
+    /// Committed to the database.
+    Stored,
+    /// Safely on disk in a queue; a worker stores it shortly.
+    Received,
+}
+
+impl Receipt {
+    /// The thank-you page's sentence.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Self::InMemory => {
+                "Your answer is kept in the app's memory (until its container is replaced)."
+            }
+            Self::Stored => "Your answer is stored.",
+            Self::Received => {
+                "Your answer is received: it is safely queued, and shows in the list as soon as a worker has stored it."
+            }
+        }
+    }
 }
 
 /// One page of the answer list.
@@ -38,17 +72,35 @@ pub struct AnswerPage {
 #[error("{action} failed")]
 pub struct StoreError {
     action: &'static str,
+    nothing_kept: bool,
     #[source]
     source: BoxError,
 }
 
 impl StoreError {
-    /// Wraps a store's own error with what it was doing, e.g. `"inserting an answer"`.
+    /// Wraps a store's own error with what it was doing, e.g. `"inserting an answer"`. Whether
+    /// an answer was kept is not known: a connection lost after the write but before its
+    /// reply looks the same as one lost before it.
     pub fn new(action: &'static str, source: impl Into<BoxError>) -> Self {
         Self {
             action,
+            nothing_kept: false,
             source: source.into(),
         }
+    }
+
+    /// Like [`StoreError::new`], when the store knows nothing was kept (the request never
+    /// left, or the store refused it).
+    pub fn nothing_kept(action: &'static str, source: impl Into<BoxError>) -> Self {
+        Self {
+            nothing_kept: true,
+            ..Self::new(action, source)
+        }
+    }
+
+    /// Whether the store knows that nothing was kept.
+    pub fn is_nothing_kept(&self) -> bool {
+        self.nothing_kept
     }
 }
 
