@@ -254,3 +254,69 @@ async fn binary_forgets_answers_when_replaced() {
         "a new process starts empty:\n{listed}"
     );
 }
+
+/// A slow client holds nothing for long: headers sent a piece at a time are cut off after
+/// `HEADER_TIMEOUT`, a form body that never finishes gets 408 after `BODY_TIMEOUT`, and such
+/// clients do not keep SIGTERM from stopping the server promptly.
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use std::{
+        io::{Read, Write},
+        net::TcpStream,
+        time::Instant,
+    };
+    use survey::{form::BODY_TIMEOUT, serve::HEADER_TIMEOUT};
+
+    let mut app = App::start("step-01-container", &[]);
+    let base = app.wait_until_serving(Duration::from_secs(10));
+    let addr = base.trim_start_matches("http://").to_owned();
+    // Reads until the server closes the connection; returns what it sent and when it closed.
+    let read_all = |mut stream: TcpStream| {
+        let started = Instant::now();
+        let mut reply = Vec::new();
+        let _ = stream.read_to_end(&mut reply);
+        (
+            String::from_utf8_lossy(&reply).into_owned(),
+            started.elapsed(),
+        )
+    };
+    let slow_headers = {
+        let mut stream = TcpStream::connect(&addr).expect("connect");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: cats\r\n")
+            .expect("write");
+        std::thread::spawn(move || read_all(stream))
+    };
+    let slow_body = {
+        let mut stream = TcpStream::connect(&addr).expect("connect");
+        stream
+            .write_all(
+                b"POST / HTTP/1.1\r\nHost: cats\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                  Content-Length: 100\r\nConnection: close\r\n\r\nname=Pi",
+            )
+            .expect("write");
+        std::thread::spawn(move || read_all(stream))
+    };
+    let (reply, after) = slow_headers.join().expect("reader");
+    assert!(!reply.contains("Tell us about your cat"), "{reply}");
+    assert!(
+        after >= HEADER_TIMEOUT - Duration::from_millis(500) && after < HEADER_TIMEOUT * 2,
+        "headers cut off after {after:?}"
+    );
+    let (reply, after) = slow_body.join().expect("reader");
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("The form arrived too slowly"), "{reply}");
+    assert!(after < BODY_TIMEOUT * 2, "body cut off after {after:?}");
+
+    // A stop while a slow client is connected still ends the process in good time.
+    let mut stalling = TcpStream::connect(&addr).expect("connect");
+    stalling.write_all(b"GET / HT").expect("write");
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    assert_eq!(app.stop_with("TERM", Duration::from_secs(10)), Some(0));
+    assert!(
+        started.elapsed() <= HEADER_TIMEOUT + Duration::from_secs(1),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+}

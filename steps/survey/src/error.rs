@@ -21,6 +21,10 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("the body arrived too slowly")]
+    BodyTimeout,
+    #[error("the request took too long")]
+    TookTooLong,
     #[error("storage unavailable")]
     Storage(#[from] StoreError),
 }
@@ -33,6 +37,8 @@ impl AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::TookTooLong => StatusCode::SERVICE_UNAVAILABLE,
             // The request was fine; the database is not. 503 tells clients and load balancers
             // to try again later, which a 500 would not.
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -48,6 +54,10 @@ impl AppError {
                 "The survey takes an ordinary HTML form (application/x-www-form-urlencoded, UTF-8)."
             }
             Self::PayloadTooLarge => "That was far more text than the survey takes.",
+            Self::BodyTimeout => "The form arrived too slowly. Please send it again.",
+            Self::TookTooLong => {
+                "That took too long on our side. Please try again in a moment; a form sent again is not stored twice."
+            }
             Self::Storage(_) => {
                 "The answers could not be read just now. Please try again in a moment."
             }
@@ -60,6 +70,8 @@ impl IntoResponse for AppError {
         let status = self.status();
         if let Self::Storage(err) = &self {
             tracing::error!(error = %error_chain(err), "storage failed");
+        } else if let Self::TookTooLong = &self {
+            tracing::error!("a request ran out of time");
         } else {
             tracing::debug!(%status, error = %self, "request refused");
         }

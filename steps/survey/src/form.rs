@@ -4,6 +4,8 @@
 //! refuses it with a 400, checks the content type (415) and the size limit (413) first, and
 //! keeps the raw fields so that an invalid form can be shown again as the visitor typed it.
 
+use std::time::Duration;
+
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
@@ -15,6 +17,10 @@ use crate::{answer::Submission, error::AppError};
 
 /// The largest form body accepted, in bytes: room for the three fields many times over.
 pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// How long a client may take to send the form's body: a browser sends it in one go, so only
+/// a broken or hostile client is ever this slow.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A survey form read from a request body; see the module docs for what it refuses.
 #[derive(Debug)]
@@ -28,12 +34,13 @@ impl<S: Send + Sync> FromRequest<S> for SurveyForm {
             return Err(AppError::UnsupportedMediaType);
         }
         // `Bytes` honours the router's `DefaultBodyLimit`, so an oversized body stops here.
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
+        let body = tokio::time::timeout(BODY_TIMEOUT, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| AppError::BodyTimeout)?
+            .map_err(|rejection| match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
                 _ => AppError::BadRequest("The form could not be read completely."),
-            }
-        })?;
+            })?;
         parse(&body).map(SurveyForm)
     }
 }

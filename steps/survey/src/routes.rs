@@ -1,10 +1,13 @@
 //! The router: which address does what. `app(store)` is all a test needs to call the whole
 //! web app in memory, without a server (`app(store).oneshot(request)`).
 
+use std::time::Duration;
+
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Query, State, rejection::QueryRejection},
+    extract::{DefaultBodyLimit, Query, Request, State, rejection::QueryRejection},
     http::StatusCode,
+    middleware::{self, Next},
     response::{IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -34,10 +37,22 @@ pub fn app<S: Store>(store: S) -> Router {
         .fallback(|| async { AppError::NotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(deadline))
         .layer(TraceLayer::new_for_http())
         // Last line of defence: a bug that panics answers this one request, not the process.
         .layer(CatchPanicLayer::new())
         .with_state(store)
+}
+
+/// The longest any request may take. The stores give up sooner on their own (a connection
+/// waited for 5 s, a Redis reply 5 s), so this only ends a request stuck somewhere no timeout
+/// reaches, such as a database that accepted a query and then froze.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+async fn deadline(request: Request, next: Next) -> Response {
+    tokio::time::timeout(REQUEST_TIMEOUT, next.run(request))
+        .await
+        .unwrap_or_else(|_| AppError::TookTooLong.into_response())
 }
 
 async fn show_form() -> Response {
