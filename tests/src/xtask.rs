@@ -199,6 +199,7 @@ impl Launched {
         let ids = String::from_utf8_lossy(&ids.stdout).into_owned();
         let mut missing = Vec::new();
         let mut seen = 0;
+        let mut names = Vec::new();
         for id in ids.split_whitespace() {
             seen += 1;
             let inspected = Command::new("docker")
@@ -207,6 +208,7 @@ impl Launched {
                 .expect("docker runs");
             let text = String::from_utf8_lossy(&inspected.stdout).into_owned();
             let (name, json) = text.trim().split_once(' ').expect("a name and a config");
+            names.push(name.trim_start_matches('/').to_owned());
             let host: serde_json::Value = serde_json::from_str(json).expect("JSON");
             let has = |key: &str, value: &str| {
                 host[key]
@@ -244,6 +246,34 @@ impl Launched {
         }
         assert!(seen > 0, "no running containers in {}", self.project);
         assert!(missing.is_empty(), "not hardened:\n{}", missing.join("\n"));
+
+        // The app's role owns the table it made, and may do nothing a superuser may.
+        let owner = self.psql("select tableowner from pg_tables where tablename = 'cats'");
+        assert!(
+            owner.contains(" survey_app\n"),
+            "cats is the app's:\n{owner}"
+        );
+        let powers = self.psql(
+            "select rolsuper or rolcreaterole or rolcreatedb or rolbypassrls as powers \
+             from pg_roles where rolname = 'survey_app'",
+        );
+        assert!(
+            powers.contains("\n f\n"),
+            "survey_app has no special powers:\n{powers}"
+        );
+        // Redis, where there is one, refuses a client without the password.
+        if let Some(redis) = names.iter().find(|name| name.contains("-redis-")) {
+            let (_, reply) = self.docker(&[
+                "exec",
+                redis,
+                "env",
+                "-u",
+                "REDISCLI_AUTH",
+                "redis-cli",
+                "ping",
+            ]);
+            assert!(reply.contains("NOAUTH"), "Redis wants a password: {reply}");
+        }
     }
 
     /// `psql -c SQL` in the step's database container.
