@@ -1,5 +1,6 @@
-//! Step 05's promise, tested the hard way: under load, crash every part of the stack and
-//! check that every answer a visitor was thanked for is in Postgres exactly once.
+//! Step 05's promise, tested the hard way: under load, crash every part of the stack, send
+//! forms twice, slip in an answer Postgres refuses, even wipe Redis once, and check that every
+//! answer a visitor was thanked for is in Postgres exactly once, but for what the wipe took.
 
 use std::{
     collections::HashSet,
@@ -17,30 +18,85 @@ use tests::xtask::Launched;
 /// At most this many submissions; the load also stops when the chaos is over.
 const MAX_SUBMISSIONS: usize = 8000;
 
-/// `kill -9` of a container's process, then a start, as a crash and an orchestrator's restart
-/// would do (`docker kill` alone counts as a manual stop, which restart policies respect).
-fn crash_and_restart(container: &str) {
+/// Every this many submissions, the form is sent twice (a double click).
+const SENT_TWICE_EVERY: usize = 8;
+
+/// The name of the answer slipped onto the queue that the table's CHECK refuses.
+const REFUSED: &str = "refused-and-far-too-long-for-the-table-which-takes-sixty-four-chars";
+
+/// `kill -9` of a container's process, as a crash does (`docker kill` alone counts as a
+/// manual stop, which restart policies respect: the test starts it again itself).
+fn crash(container: &str) {
     docker(&["kill", "--signal", "KILL", container]);
+}
+
+fn crash_and_restart(container: &str) {
+    crash(container);
     std::thread::sleep(Duration::from_secs(2));
     docker(&["start", container]);
 }
 
-fn docker(args: &[&str]) {
-    let status = Command::new("docker")
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
         .args(args)
-        .status()
+        .output()
         .expect("docker runs");
-    assert!(status.success(), "docker {} failed", args.join(" "));
+    assert!(
+        output.status.success(),
+        "docker {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Every acknowledged answer is stored exactly once after a worker, the app and Redis are
-/// killed with SIGKILL, Postgres restarts, and the pool is scaled down and up, all under load.
-/// Answers are told apart by a unique name per submission (the client's id for it), and rows
-/// by the id the app made at acceptance.
+/// One visitor's form: a unique name (the test's id for the answer) and the form's key.
+#[derive(Debug, Clone)]
+struct Form {
+    name: String,
+    key: String,
+}
+
+/// Sends a form; true when the visitor is thanked (303).
+async fn send(client: &reqwest::Client, base: &str, form: &Form) -> bool {
+    let fields = [
+        ("name", form.name.as_str()),
+        ("coat", "tabby"),
+        ("donut", "jelly"),
+        ("key", form.key.as_str()),
+    ];
+    let response = client.post(format!("{base}/")).form(&fields).send().await;
+    response.is_ok_and(|r| r.status().as_u16() == 303)
+}
+
+/// What happened to every form sent.
+#[derive(Debug, Default)]
+struct Ledger {
+    thanked: Vec<String>,
+    refused: Vec<Form>,
+    sent: usize,
+}
+
+/// Every answer a visitor was thanked for is stored exactly once, through: Redis's queue
+/// wiped once (what it held is lost, and the rest recovers), `kill -9` of the app and Redis,
+/// the pool scaled down and up, `kill -9` of Postgres, a worker killed holding a batch while
+/// Postgres is down (another worker claims it: a real redelivery), and an entry Postgres
+/// refuses slipped in meanwhile; all under load, with some forms sent twice and every refused
+/// one sent again afterwards, as a visitor presses "Send again".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_acknowledged_is_lost_or_doubled() {
     let launched = Launched::up_with(5, &["--workers", "3"]);
     let container = |service: &str| format!("{}-{service}-1", launched.project);
+    let (worker, app, redis, db) = (
+        container("worker"),
+        container("app"),
+        container("redis"),
+        container("db"),
+    );
+    // The promise rests on Redis fsyncing every entry before the app thanks anyone.
+    let fsync = docker(&["exec", &redis, "redis-cli", "config", "get", "appendfsync"]);
+    assert!(fsync.contains("always"), "appendfsync is always: {fsync}");
+
     let base = launched.base();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -49,84 +105,164 @@ async fn nothing_acknowledged_is_lost_or_doubled() {
         .expect("an HTTP client");
 
     // The load: 16 at a time, about 150 a second, until the chaos is over.
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
     let chaos_over = Arc::new(AtomicBool::new(false));
     let load = {
-        let (client, base, acknowledged, chaos_over) = (
+        let (client, base, ledger, chaos_over) = (
             client.clone(),
             base.clone(),
-            Arc::clone(&acknowledged),
+            Arc::clone(&ledger),
             Arc::clone(&chaos_over),
         );
         tokio::spawn(async move {
             let mut sent = 0;
             while sent < MAX_SUBMISSIONS && !chaos_over.load(Ordering::Relaxed) {
-                let names: Vec<String> = (sent..sent + 16).map(|n| format!("chaos-{n}")).collect();
-                sent += names.len();
-                let posts = names.into_iter().map(|name| {
+                let forms: Vec<Form> = (sent..sent + 16)
+                    .map(|n| Form {
+                        name: format!("chaos-{n}"),
+                        key: uuid::Uuid::now_v7().to_string(),
+                    })
+                    .collect();
+                sent += forms.len();
+                let posts = forms.into_iter().enumerate().map(|(i, form)| {
                     let (client, base) = (client.clone(), base.clone());
                     async move {
-                        let form = [
-                            ("name", name.as_str()),
-                            ("coat", "tabby"),
-                            ("donut", "jelly"),
-                        ];
-                        let response = client.post(format!("{base}/")).form(&form).send().await;
-                        response
-                            .is_ok_and(|r| r.status().as_u16() == 303)
-                            .then_some(name)
+                        let mut thanked = send(&client, &base, &form).await;
+                        if i % SENT_TWICE_EVERY == 0 {
+                            thanked |= send(&client, &base, &form).await;
+                        }
+                        (form, thanked)
                     }
                 });
-                let thanked: Vec<String> = stream::iter(posts)
-                    .buffer_unordered(16)
-                    .filter_map(|n| async { n })
-                    .collect()
-                    .await;
-                acknowledged.lock().expect("lock").extend(thanked);
+                let results: Vec<(Form, bool)> =
+                    stream::iter(posts).buffer_unordered(16).collect().await;
+                {
+                    let mut ledger = ledger.lock().expect("lock");
+                    ledger.sent = sent;
+                    for (form, thanked) in results {
+                        if thanked {
+                            ledger.thanked.push(form.name);
+                        } else {
+                            ledger.refused.push(form);
+                        }
+                    }
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            sent
         })
     };
 
     // The chaos, one blow every few seconds.
     let project = launched.project.clone();
-    let (worker, app, redis, db) = (
-        container("worker"),
-        container("app"),
-        container("redis"),
-        container("db"),
-    );
-    tokio::task::spawn_blocking(move || {
+    let workers: Vec<String> = (1..=3).map(|n| format!("{project}-worker-{n}")).collect();
+    let wiped = tokio::task::spawn_blocking(move || {
         let pause = || std::thread::sleep(Duration::from_secs(3));
         pause();
-        crash_and_restart(&worker);
+
+        // 1. Redis loses its data. With the workers paused the queue fills up; then the app
+        // is paused too, so nothing is thanked while the queue is listed and wiped.
+        for worker in &workers {
+            docker(&["pause", worker]);
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        docker(&["pause", &app]);
+        let queued = docker(&[
+            "exec",
+            &redis,
+            "redis-cli",
+            "xrange",
+            "survey:answers",
+            "-",
+            "+",
+        ]);
+        let wiped: HashSet<String> = queued
+            .lines()
+            .filter(|line| line.starts_with("chaos-"))
+            .map(str::to_owned)
+            .collect();
+        crash(&redis);
+        let volume = format!("{project}_queue-data");
+        let image = docker(&["inspect", "--format", "{{.Config.Image}}", &redis]);
+        docker(&[
+            "run",
+            "--rm",
+            "--volume",
+            &format!("{volume}:/data"),
+            "--entrypoint",
+            "sh",
+            image.trim(),
+            "-c",
+            "rm -rf /data/*",
+        ]);
+        docker(&["start", &redis]);
+        docker(&["unpause", &app]);
+        for worker in &workers {
+            docker(&["unpause", worker]);
+        }
         pause();
+
+        // 2. The app and Redis crash (Redis keeps its data this time), and the pool is
+        // scaled down to one worker and back up to three.
         crash_and_restart(&app);
         pause();
         crash_and_restart(&redis);
         pause();
-        docker(&["restart", &db]);
-        pause();
-        for workers in ["1", "3"] {
-            let output =
-                tests::xtask::xtask(&["step", "5", "scale", workers, "--project", &project]);
+        for count in ["1", "3"] {
+            let output = tests::xtask::xtask(&["step", "5", "scale", count, "--project", &project]);
             assert!(
                 output.status.success(),
-                "scale {workers}: {}",
+                "scale {count}: {}",
                 String::from_utf8_lossy(&output.stderr)
             );
         }
         pause();
+        // 3. Postgres crashes. While it is down the workers hold their batches, retrying; one
+        // of them is killed holding its batch, which another worker must claim. An answer
+        // the table refuses is slipped onto the queue meanwhile.
+        crash(&db);
+        std::thread::sleep(Duration::from_secs(3));
+        crash_and_restart(&worker);
+        docker(&[
+            "exec",
+            &redis,
+            "redis-cli",
+            "xadd",
+            "survey:answers",
+            "*",
+            "id",
+            &uuid::Uuid::now_v7().to_string(),
+            "name",
+            REFUSED,
+            "coat",
+            "tabby",
+            "donut",
+            "jelly",
+            "received_ms",
+            "0",
+        ]);
+        docker(&["start", &db]);
+        pause();
+        wiped
     })
     .await
     .expect("the chaos ran");
     chaos_over.store(true, Ordering::Relaxed);
-    let sent = load.await.expect("the load ran");
+    load.await.expect("the load ran");
+
+    // Every visitor who got an error page presses "Send again": the same form, the same key.
+    let refused = std::mem::take(&mut ledger.lock().expect("lock").refused);
+    let sent_again = refused.len();
+    for form in refused {
+        assert!(
+            send(&client, &base, &form).await,
+            "{} is accepted once the stack is whole",
+            form.name
+        );
+        ledger.lock().expect("lock").thanked.push(form.name);
+    }
 
     let final_status = tests::http::wait_until_drained(&base, Duration::from_secs(120)).await;
-
-    let acknowledged: Vec<String> = acknowledged.lock().expect("lock").clone();
+    let ledger = ledger.lock().expect("lock");
     let stored = launched.run_ok(&[
         "psql",
         "-c",
@@ -134,25 +270,69 @@ async fn nothing_acknowledged_is_lost_or_doubled() {
     ]);
     let stored: Vec<&str> = stored.lines().collect();
     let stored_set: HashSet<&str> = stored.iter().copied().collect();
-    let missing = acknowledged
+    let missing: Vec<&String> = ledger
+        .thanked
         .iter()
         .filter(|name| !stored_set.contains(name.as_str()))
+        .collect();
+    let lost_with_the_queue = missing.iter().filter(|name| wiped.contains(**name)).count();
+    let never_sent = stored
+        .iter()
+        .filter(|name| {
+            name.strip_prefix("chaos-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_none_or(|n| n >= ledger.sent)
+        })
         .count();
-    let doubled_names = stored.len() - stored_set.len();
-    let doubled_ids =
-        launched.psql("select count(*) - count(distinct id) as doubled_ids from cats");
+    let doubled = stored.len() - stored_set.len();
+    let logs: String = (1..=3)
+        .map(|n| {
+            let output = Command::new("docker")
+                .args(["logs", &format!("{}-worker-{n}", launched.project)])
+                .output()
+                .expect("docker runs");
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+        .collect();
+    let redelivered: usize = logs
+        .lines()
+        .filter(|line| line.contains("claimed entries another worker left pending"))
+        .filter_map(|line| {
+            let count = line.split("count=").nth(1)?;
+            count.split_whitespace().next()?.parse::<usize>().ok()
+        })
+        .sum();
+    let letters = launched.run_ok(&["dead-letters"]);
     eprintln!(
-        "sent {sent}, acknowledged {}, stored {} (the rest were refused while a part was down)",
-        acknowledged.len(),
-        stored.len()
+        "sent {}, thanked {} ({sent_again} after sending again), stored {}, lost with the \
+         wiped queue {lost_with_the_queue} of {} it held, redelivered {redelivered}",
+        ledger.sent,
+        ledger.thanked.len(),
+        stored.len(),
+        wiped.len(),
     );
     assert!(
-        acknowledged.len() > 1000,
+        ledger.thanked.len() > 1000,
         "too little load got through to prove anything: {}",
-        acknowledged.len()
+        ledger.thanked.len()
+    );
+    assert!(!wiped.is_empty(), "the wiped queue held answers");
+    assert!(
+        letters.contains(REFUSED),
+        "the refused answer is a dead letter:\n{letters}"
     );
     let summary = format!(
-        "acknowledged answers missing from Postgres: {missing}\nnames stored more than once: {doubled_names}\n{doubled_ids}dead letters: {}",
+        "thanked answers missing from Postgres, beyond what the wiped queue held: {}\n\
+         names stored more than once: {doubled}\n\
+         names stored that were never sent: {never_sent}\n\
+         entries another worker claimed and delivered again: {}\n\
+         dead letters: {}",
+        missing.len() - lost_with_the_queue,
+        if redelivered > 0 { "some" } else { "none" },
         final_status["dead_letters"]
     );
     insta::assert_snapshot!("after_the_chaos", summary);
