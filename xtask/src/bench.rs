@@ -11,7 +11,11 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
-use crate::{docker, images, step::On, steps::Step};
+use crate::{
+    docker, images,
+    launch::{On, Up},
+    steps::Step,
+};
 
 /// Measure throughput and latency of steps 04 and 05.
 #[derive(Debug, clap::Args)]
@@ -142,11 +146,10 @@ impl Bench {
             .local_addr()?
             .port();
         eprintln!("\n==> step {}: up on 127.0.0.1:{port}", step.number);
-        let result = on
-            .up(port, workers)
+        let result = crate::step::up(&on, Up { port, workers })
             .and_then(|()| self.measure_running(&on, port, workers));
         eprintln!("==> step {}: down", step.number);
-        on.down(true)?;
+        crate::step::down(&on, true)?;
         result
     }
 
@@ -214,7 +217,7 @@ impl Bench {
         let mut rates = Vec::new();
         for run in 1..=self.runs {
             eprintln!("    drain, run {run} of {}", self.runs);
-            on.scale(0)?;
+            crate::step::scale(on, 0)?;
             for _ in 0..2 {
                 self.wrk(on.sh, url, Some("target/xtask/post.lua"))?;
             }
@@ -223,7 +226,7 @@ impl Bench {
             // Timed from the start command: the workers' start-up is counted too, so the rate
             // is, if anything, understated.
             let started = Instant::now();
-            on.compose()
+            crate::launch::compose(on)
                 .args(["up", "--detach", "--no-recreate", "--scale", &scale])
                 .quiet()
                 .ignore_stderr()
@@ -248,7 +251,7 @@ impl Bench {
         let recreate_redis = |fsync: &str| -> anyhow::Result<()> {
             let _fsync = on.sh.push_env("REDIS_APPENDFSYNC", fsync);
             eprintln!("    Redis with appendfsync {fsync}");
-            on.compose()
+            crate::launch::compose(on)
                 .args(["up", "--detach", "--wait", "redis"])
                 .quiet()
                 .ignore_stderr()
@@ -266,7 +269,7 @@ impl Bench {
 
     /// Entries waiting plus entries in a worker's hands.
     fn queue_length(&self, on: &On<'_>) -> anyhow::Result<u64> {
-        let redis = on.container("redis");
+        let redis = on.container("redis")?;
         let length = cmd!(on.sh, "docker exec {redis} redis-cli XLEN survey:answers")
             .quiet()
             .read()?;
@@ -275,7 +278,7 @@ impl Bench {
 
     /// Postgres's own single-row INSERT rate, inside its container, at the same concurrency.
     fn pgbench(&self, on: &On<'_>) -> anyhow::Result<f64> {
-        let db = on.container("db");
+        let db = on.container("db")?;
         let (clients, duration) = (self.concurrency.to_string(), self.duration.to_string());
         let mut rates = Vec::new();
         for run in 1..=self.runs {

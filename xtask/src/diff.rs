@@ -6,7 +6,7 @@
 use anyhow::Context;
 use xshell::{Shell, cmd};
 
-use crate::steps::{Launch, STEPS, Step};
+use crate::steps::{STEPS, Step};
 
 pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
     let Some(previous) = STEPS.iter().rev().find(|s| s.number < step.number) else {
@@ -57,18 +57,19 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         "What step {} adds to step {}:",
         step.number, previous.number
     );
-    if step.launch == Launch::ByHand {
+    let on = crate::launch::On {
+        sh,
+        step,
+        project: step.default_project(),
+    };
+    let lesson = on.launcher().lesson_commands(&on);
+    if !lesson.is_empty() {
         // This step's lesson is commands, not a file: show them as `up` runs them.
-        let on = crate::step::On {
-            sh,
-            step,
-            project: step.default_project(),
-        };
         println!(
-            "The commands that wire the app and its database by hand (`cargo xtask step {} up` runs them):",
+            "The commands that are this step's lesson (`cargo xtask step {} up` runs them):",
             step.number
         );
-        for (command, _) in on.wiring("127.0.0.1:2154:5000", crate::images::OFFICIAL_POSTGRES) {
+        for command in lesson {
             println!("$ {command}");
         }
     }

@@ -16,12 +16,12 @@ pub fn succeeds(cmd: xshell::Cmd<'_>) -> bool {
 
 /// Fails with a fix when the Docker CLI is missing or its daemon does not answer.
 pub fn require_engine(sh: &Shell) -> anyhow::Result<()> {
-    if !crate::docker::succeeds(cmd!(sh, "docker --version")) {
+    if !succeeds(cmd!(sh, "docker --version")) {
         bail!(
             "the docker command is missing: install Docker Engine (Debian: apt-get install docker.io; see `cargo xtask doctor`)"
         );
     }
-    if !crate::docker::succeeds(cmd!(sh, "docker info")) {
+    if !succeeds(cmd!(sh, "docker info")) {
         bail!(
             "Docker is not running, or you may not use it: start the daemon (systemctl start docker, \
              or `dockerd > dockerd.log 2>&1 &` without systemd) and check `docker info`"
@@ -37,7 +37,7 @@ pub fn require_compose_v2(sh: &Shell) -> anyhow::Result<()> {
         .ignore_stderr()
         .read()
     {
-        Ok(version) if crate::doctor::is_compose_v2(&version) => Ok(()),
+        Ok(version) if is_compose_v2(&version) => Ok(()),
         Ok(version) => {
             bail!("Compose {version} is too old: this tutorial needs Compose v2 (`docker compose`)")
         }
@@ -51,6 +51,16 @@ pub fn require_compose_v2(sh: &Shell) -> anyhow::Result<()> {
             "Docker Compose v2 is missing: install the `docker compose` plugin (see `cargo xtask doctor`)"
         ),
     }
+}
+
+/// "2.26.1" or "v2.26.1" is v2 or later; "1.29.2" is not.
+pub fn is_compose_v2(version: &str) -> bool {
+    version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|major| major.parse::<u32>().ok())
+        .is_some_and(|major| major >= 2)
 }
 
 /// Fails when something already listens on 127.0.0.1:`port`.
@@ -125,7 +135,7 @@ pub fn ensure_daemon(sh: &Shell) -> anyhow::Result<Option<Daemon>> {
         require_engine(sh)?;
         return Ok(None);
     }
-    let log = crate::setup::log_dir(sh)?.join("dockerd.log");
+    let log = crate::log_dir(sh)?.join("dockerd.log");
     eprintln!(
         "$ dockerd   (no Docker daemon was running; log: {})",
         log.display()

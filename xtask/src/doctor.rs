@@ -102,7 +102,7 @@ fn docker_hub(sh: &Shell) -> Result<String, String> {
 
 fn compose_v2(sh: &Shell) -> Result<String, String> {
     if let Some(version) = first_line(cmd!(sh, "docker compose version --short")) {
-        return if is_compose_v2(&version) {
+        return if crate::docker::is_compose_v2(&version) {
             Ok(version)
         } else {
             Err(format!(
@@ -114,16 +114,6 @@ fn compose_v2(sh: &Shell) -> Result<String, String> {
         return Err("only the old `docker-compose` (v1) is installed; install Compose v2, the `docker compose` plugin".into());
     }
     Err("install the Compose v2 plugin (`cargo xtask setup`; Docker's repository: docker-compose-plugin)".into())
-}
-
-/// "2.26.1" or "v2.26.1" is v2 or later; "1.29.2" is not.
-pub fn is_compose_v2(version: &str) -> bool {
-    version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|major| major.parse::<u32>().ok())
-        .is_some_and(|major| major >= 2)
 }
 
 fn database_url(sh: &Shell) -> Result<String, String> {
@@ -150,10 +140,10 @@ mod tests {
     /// Compose v1 is told apart from v2 and later, with or without a leading "v".
     #[test]
     fn compose_versions() {
-        assert!(super::is_compose_v2("2.26.1"));
-        assert!(super::is_compose_v2("v2.29.7"));
-        assert!(super::is_compose_v2("5.0.0"));
-        assert!(!super::is_compose_v2("1.29.2"));
-        assert!(!super::is_compose_v2("garbage"));
+        assert!(crate::docker::is_compose_v2("2.26.1"));
+        assert!(crate::docker::is_compose_v2("v2.29.7"));
+        assert!(crate::docker::is_compose_v2("5.0.0"));
+        assert!(!crate::docker::is_compose_v2("1.29.2"));
+        assert!(!crate::docker::is_compose_v2("garbage"));
     }
 }

@@ -4,12 +4,12 @@
 //! Rust builder with this machine's toolchain. The Dockerfiles and Compose files are the same
 //! either way: they take the image names from variables.
 
-use std::path::Path;
+use std::{path::Path, time::Instant};
 
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use crate::docker;
+use crate::{docker, steps::Step};
 
 /// The official images, the defaults in the Dockerfiles and Compose files.
 const OFFICIAL_BUILDER: &str = "rust:1.95-slim-bookworm";
@@ -43,8 +43,8 @@ impl ImagesCmd {
         docker::require_engine(sh)?;
         let images = ensure(sh, self.rebuild_base)?;
         println!(
-            "BUILDER_IMAGE={}\nPOSTGRES_IMAGE={}",
-            images.builder, images.postgres
+            "BUILDER_IMAGE={}\nPOSTGRES_IMAGE={}\nREDIS_IMAGE={}",
+            images.builder, images.postgres, images.redis
         );
         Ok(())
     }
@@ -57,6 +57,38 @@ impl Images {
         sh.set_var("POSTGRES_IMAGE", &self.postgres);
         sh.set_var("REDIS_IMAGE", &self.redis);
     }
+}
+
+/// Whether a build shows its progress (a learner's `up`) or only how long it took (a test run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Shown,
+    Quiet,
+}
+
+/// Builds a step's app image from its Dockerfile, on the builder image in use. (Compose steps
+/// build through Compose instead, which reads the same Dockerfile.)
+pub fn build_app(
+    sh: &Shell,
+    step: &Step,
+    images: &Images,
+    progress: Progress,
+) -> anyhow::Result<()> {
+    let (file, image, builder) = (step.dockerfile(), step.image(), &images.builder);
+    eprintln!("building {image} (the first build compiles every dependency: several minutes)");
+    let started = Instant::now();
+    let quiet = (progress == Progress::Quiet).then_some("--quiet");
+    let build = cmd!(
+        sh,
+        "docker build {quiet...} --build-arg BUILDER_IMAGE={builder} -f {file} -t {image} ."
+    );
+    let build = match progress {
+        Progress::Shown => build,
+        Progress::Quiet => build.quiet().ignore_stdout(),
+    };
+    build.run().with_context(|| format!("building {image}"))?;
+    eprintln!("built {image} in {:.0?}", started.elapsed());
+    Ok(())
 }
 
 /// Finds or makes every image; a variable already set (BUILDER_IMAGE, POSTGRES_IMAGE) wins.

@@ -7,6 +7,7 @@ mod docker;
 mod docs;
 mod doctor;
 mod images;
+mod launch;
 mod setup;
 mod step;
 mod steps;
@@ -15,6 +16,7 @@ mod tools;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use xshell::Shell;
 
@@ -79,4 +81,12 @@ fn project_root() -> std::path::PathBuf {
         .parent()
         .expect("xtask sits inside the workspace")
         .to_path_buf()
+}
+
+/// Where installs and daemons log to.
+fn log_dir(sh: &Shell) -> anyhow::Result<std::path::PathBuf> {
+    let dir = sh.current_dir().join("target/logs");
+    sh.create_dir(&dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }

@@ -4,8 +4,6 @@
 //! there and keeps bookworm's libc: a machine that already has a package cannot hide its
 //! absence from the check.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
@@ -34,14 +32,6 @@ impl Setup {
     }
 }
 
-/// Where installs and daemons log to.
-pub fn log_dir(sh: &Shell) -> anyhow::Result<PathBuf> {
-    let dir = sh.current_dir().join("target/logs");
-    sh.create_dir(&dir)
-        .with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
-}
-
 /// Whether this is a Debian machine and we are root: then we may install with apt.
 fn debian_as_root() -> bool {
     std::path::Path::new("/etc/debian_version").exists() && throwaway_postgres::running_as_root()
@@ -66,7 +56,7 @@ pub fn install_missing(sh: &Shell) -> anyhow::Result<()> {
             fixes.join("\n")
         );
     }
-    let logs = log_dir(sh)?;
+    let logs = crate::log_dir(sh)?;
     eprintln!(
         "==> installing what is missing: {} (logs in {})",
         names.join(", "),

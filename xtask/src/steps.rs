@@ -2,16 +2,7 @@
 
 use anyhow::{Context, bail};
 
-/// How a step is launched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Launch {
-    /// One container, `docker run` (step 01).
-    Container,
-    /// App and database wired by hand: a network and two `docker run`s (step 02).
-    ByHand,
-    /// A Compose file under `compose/` (steps 03 on).
-    Compose,
-}
+pub use crate::launch::Launch;
 
 /// One step of the tutorial.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +11,8 @@ pub struct Step {
     /// Directory under `steps/`, e.g. `03-compose`; the package is `step-` + this.
     pub dir: &'static str,
     pub launch: Launch,
+    /// A Postgres database (`psql`); step 01 keeps its answers in memory.
+    pub database: bool,
     /// A pool of workers that `up --workers N` and `scale N` size (Compose service `worker`).
     pub workers: bool,
     /// The named volume that keeps the data across `down` and `up`, if any.
@@ -32,6 +25,7 @@ pub const STEPS: &[Step] = &[
         number: 1,
         dir: "01-container",
         launch: Launch::Container,
+        database: false,
         workers: false,
         volume: None,
     },
@@ -39,6 +33,7 @@ pub const STEPS: &[Step] = &[
         number: 2,
         dir: "02-network",
         launch: Launch::ByHand,
+        database: true,
         workers: false,
         volume: None,
     },
@@ -46,6 +41,7 @@ pub const STEPS: &[Step] = &[
         number: 3,
         dir: "03-compose",
         launch: Launch::Compose,
+        database: true,
         workers: false,
         volume: None,
     },
@@ -53,6 +49,7 @@ pub const STEPS: &[Step] = &[
         number: 4,
         dir: "04-volumes",
         launch: Launch::Compose,
+        database: true,
         workers: false,
         volume: Some("donut-data"),
     },
@@ -60,6 +57,7 @@ pub const STEPS: &[Step] = &[
         number: 5,
         dir: "05-queue",
         launch: Launch::Compose,
+        database: true,
         workers: true,
         volume: Some("donut-data"),
     },
@@ -96,7 +94,7 @@ impl Step {
         format!("steps/{}/Dockerfile", self.dir)
     }
 
-    /// Path of its Compose file, from the workspace root (steps launched by Compose).
+    /// Path of its Compose (or stack) file, from the workspace root.
     pub fn compose_file(&self) -> String {
         format!("compose/{}.yaml", self.dir)
     }

@@ -109,18 +109,7 @@ fn prepare_docker(sh: &Shell, steps: &[crate::steps::Step]) -> anyhow::Result<()
     let images = crate::images::ensure(sh, false)?;
     images.export(sh);
     for step in steps {
-        let (file, image, builder) = (step.dockerfile(), step.image(), &images.builder);
-        eprintln!("building {image} (the first build compiles every dependency: several minutes)");
-        let started = std::time::Instant::now();
-        cmd!(
-            sh,
-            "docker build --quiet --build-arg BUILDER_IMAGE={builder} -f {file} -t {image} ."
-        )
-        .quiet()
-        .ignore_stdout()
-        .run()
-        .with_context(|| format!("building {image}"))?;
-        eprintln!("built {image} in {:.0?}", started.elapsed());
+        crate::images::build_app(sh, step, &images, crate::images::Progress::Quiet)?;
     }
     Ok(())
 }

@@ -1,0 +1,100 @@
+//! Step 02: app and database wired by hand, a network and two `docker run`s. The commands are
+//! the lesson, so `step 2 diff` shows them too.
+
+use anyhow::Context;
+use xshell::cmd;
+
+use super::{Launcher, On, Up, labelled};
+use crate::images::Images;
+
+/// The database as the hand-written commands set it up.
+const DB_ENV: [&str; 3] = [
+    "POSTGRES_USER=survey",
+    "POSTGRES_PASSWORD=survey",
+    "POSTGRES_DB=survey",
+];
+const APP_DATABASE_URL: &str = "DATABASE_URL=postgres://survey:survey@db:5432/survey";
+
+/// A network and two containers, created one command at a time.
+pub struct ByHand;
+
+/// The commands that wire app and database by hand, each with what it does. The app goes
+/// first on purpose: it waits for its database by retrying.
+pub fn wiring<'a>(
+    on: &'a On<'_>,
+    publish: &str,
+    postgres: &str,
+) -> [(xshell::Cmd<'a>, &'static str); 3] {
+    let sh = on.sh;
+    let (network, db, app) = (
+        on.project.clone(),
+        labelled::container(on, "db"),
+        labelled::container(on, "app"),
+    );
+    let label = labelled::label_arg(on);
+    let image = on.step.image();
+    let env = DB_ENV.iter().flat_map(|e| ["--env", e]);
+    [
+        (
+            cmd!(sh, "docker network create --label {label} {network}"),
+            "creating the network",
+        ),
+        (
+            cmd!(
+                sh,
+                "docker run --detach --name {app} --label {label} --network {network} --env {APP_DATABASE_URL} --publish {publish} {image}"
+            ),
+            "starting the app container",
+        ),
+        (
+            cmd!(
+                sh,
+                "docker run --detach --name {db} --label {label} --network {network} --network-alias db {env...} --health-cmd 'pg_isready -h 127.0.0.1 -U survey -d survey' --health-interval 2s {postgres}"
+            ),
+            "starting the database container",
+        ),
+    ]
+}
+
+impl Launcher for ByHand {
+    fn up(&self, on: &On<'_>, up: Up, images: &Images) -> anyhow::Result<()> {
+        let publish = format!("127.0.0.1:{}:5000", up.port);
+        for (command, what) in wiring(on, &publish, &images.postgres) {
+            command.ignore_stdout().run().context(what)?;
+        }
+        labelled::wait_healthy(on, &["db", "app"])
+    }
+
+    fn down(&self, on: &On<'_>, _volumes: bool) -> anyhow::Result<()> {
+        labelled::down(on)
+    }
+
+    fn ps(&self, on: &On<'_>) -> anyhow::Result<()> {
+        labelled::ps(on)
+    }
+
+    fn logs(&self, on: &On<'_>, follow: bool) -> anyhow::Result<()> {
+        labelled::logs(on, &["db", "app"], follow)
+    }
+
+    fn container(&self, on: &On<'_>, service: &str) -> anyhow::Result<String> {
+        Ok(labelled::container(on, service))
+    }
+
+    fn exec<'a>(
+        &self,
+        on: &'a On<'_>,
+        service: &str,
+        stdin: bool,
+        tty: bool,
+    ) -> anyhow::Result<xshell::Cmd<'a>> {
+        Ok(labelled::exec(on, service, stdin, tty))
+    }
+
+    fn lesson_commands(&self, on: &On<'_>) -> Vec<String> {
+        wiring(on, "127.0.0.1:2154:5000", crate::images::OFFICIAL_POSTGRES)
+            .into_iter()
+            .map(|(command, _)| command.to_string())
+            .collect()
+    }
+}

@@ -1,0 +1,113 @@
+//! Steps 03 to 05: one Compose file under `compose/`.
+
+use anyhow::Context;
+use xshell::cmd;
+
+use super::{Launcher, On, Up};
+use crate::images::Images;
+
+/// A Compose project.
+pub struct Compose;
+
+/// `docker compose -f FILE -p PROJECT`, ready for its subcommand.
+pub fn command<'a>(on: &'a On<'_>) -> xshell::Cmd<'a> {
+    let (sh, file, project) = (on.sh, on.step.compose_file(), &on.project);
+    cmd!(sh, "docker compose -f {file} -p {project}")
+}
+
+impl Launcher for Compose {
+    /// Compose builds the image from the file's `build:` section: part of the lesson.
+    fn build(&self, on: &On<'_>, _images: &Images) -> anyhow::Result<()> {
+        crate::docker::require_compose_v2(on.sh)?;
+        command(on)
+            .args(["build", "app"])
+            .run()
+            .context("building the app image")
+    }
+
+    fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
+        let _port = on.sh.push_env("SURVEY_PORT", up.port.to_string());
+        let scale = up.workers.map(|n| format!("worker={n}"));
+        let scale: Vec<&str> = scale.iter().flat_map(|s| ["--scale", s.as_str()]).collect();
+        command(on)
+            .args(["up", "--detach", "--wait"])
+            .args(scale)
+            .run()
+            .context("starting the stack (see `cargo xtask step N logs`)")
+    }
+
+    fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
+        crate::docker::require_compose_v2(on.sh)?;
+        if !volumes {
+            // Postgres's image declares a VOLUME, so each db container also gets an
+            // anonymous volume. Plain `down` would leave those behind, one per run;
+            // `rm --volumes` removes them with the containers but keeps named volumes.
+            command(on)
+                .args(["rm", "--stop", "--force", "--volumes"])
+                .run()
+                .context("removing the containers")?;
+        }
+        let mut down = command(on).args(["down", "--remove-orphans"]);
+        if volumes {
+            down = down.arg("--volumes");
+        }
+        down.run().context("stopping the stack")?;
+        if let Some(volume) = on.step.volume.filter(|_| !volumes) {
+            println!(
+                "The volume {}_{volume} is kept: `up` brings the answers back. `down --volumes` deletes it.",
+                on.project
+            );
+        }
+        Ok(())
+    }
+
+    fn ps(&self, on: &On<'_>) -> anyhow::Result<()> {
+        command(on).arg("ps").run()?;
+        Ok(())
+    }
+
+    fn logs(&self, on: &On<'_>, follow: bool) -> anyhow::Result<()> {
+        command(on)
+            .arg("logs")
+            .args(follow.then_some("--follow"))
+            .run()?;
+        Ok(())
+    }
+
+    /// Compose numbers a service's containers from 1.
+    fn container(&self, on: &On<'_>, service: &str) -> anyhow::Result<String> {
+        Ok(format!("{}-{service}-1", on.project))
+    }
+
+    fn exec<'a>(
+        &self,
+        on: &'a On<'_>,
+        service: &str,
+        stdin: bool,
+        tty: bool,
+    ) -> anyhow::Result<xshell::Cmd<'a>> {
+        // Compose gives exec a terminal unless told not to (-T).
+        let no_tty = (!tty).then_some("-T");
+        let stdin = stdin.then_some("--interactive");
+        Ok(command(on)
+            .arg("exec")
+            .args(stdin)
+            .args(no_tty)
+            .arg(service))
+    }
+
+    fn scale(&self, on: &On<'_>, workers: u32) -> anyhow::Result<()> {
+        let scale = format!("worker={workers}");
+        command(on)
+            .args([
+                "up",
+                "--detach",
+                "--wait",
+                "--no-recreate",
+                "--scale",
+                &scale,
+            ])
+            .run()
+            .context("scaling the workers (is the step up?)")
+    }
+}

@@ -1,0 +1,82 @@
+//! What the two plain-docker launchers share: their containers and network carry the label
+//! `survey.project=NAME`, so `down`, `ps` and `logs` find them by it.
+
+use std::time::Duration;
+
+use xshell::cmd;
+
+use super::On;
+
+fn label(on: &On<'_>) -> String {
+    format!("label=survey.project={}", on.project)
+}
+
+/// `docker run` options that put the label on a container or network.
+pub fn label_arg(on: &On<'_>) -> String {
+    format!("survey.project={}", on.project)
+}
+
+/// Removes every labelled container (with its anonymous volumes: these steps keep nothing)
+/// and network.
+pub fn down(on: &On<'_>) -> anyhow::Result<()> {
+    let (sh, label) = (on.sh, label(on));
+    let ids = cmd!(sh, "docker ps --all --quiet --filter {label}")
+        .quiet()
+        .read()?;
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    if !ids.is_empty() {
+        cmd!(sh, "docker rm --force --volumes {ids...}")
+            .ignore_stdout()
+            .run()?;
+    }
+    let networks = cmd!(sh, "docker network ls --quiet --filter {label}")
+        .quiet()
+        .read()?;
+    let networks: Vec<&str> = networks.split_whitespace().collect();
+    if !networks.is_empty() {
+        cmd!(sh, "docker network rm {networks...}")
+            .ignore_stdout()
+            .run()?;
+    }
+    Ok(())
+}
+
+/// `docker ps` of the labelled containers.
+pub fn ps(on: &On<'_>) -> anyhow::Result<()> {
+    let (sh, label) = (on.sh, label(on));
+    let format = "table {{.Names}}\t{{.Image}}\t{{.Status}}\t{{.Ports}}";
+    cmd!(sh, "docker ps --all --filter {label} --format {format}").run()?;
+    Ok(())
+}
+
+/// `docker logs` of each of `services` that exists.
+pub fn logs(on: &On<'_>, services: &[&str], follow: bool) -> anyhow::Result<()> {
+    let (sh, follow) = (on.sh, follow.then_some("--follow"));
+    for service in services {
+        let name = container(on, service);
+        if crate::docker::succeeds(cmd!(sh, "docker inspect {name}")) {
+            cmd!(sh, "docker logs {follow...} {name}").run()?;
+        }
+    }
+    Ok(())
+}
+
+/// The container of `service`: these launchers name it PROJECT-SERVICE.
+pub fn container(on: &On<'_>, service: &str) -> String {
+    format!("{}-{service}", on.project)
+}
+
+/// Waits for `services`' containers to be healthy.
+pub fn wait_healthy(on: &On<'_>, services: &[&str]) -> anyhow::Result<()> {
+    let names: Vec<String> = services.iter().map(|s| container(on, s)).collect();
+    crate::docker::wait_healthy(on.sh, &names, Duration::from_secs(120))
+}
+
+/// `docker exec` into `service`'s container.
+pub fn exec<'a>(on: &'a On<'_>, service: &str, stdin: bool, tty: bool) -> xshell::Cmd<'a> {
+    let name = container(on, service);
+    let sh = on.sh;
+    let stdin = stdin.then_some("--interactive");
+    let tty = tty.then_some("--tty");
+    cmd!(sh, "docker exec {stdin...} {tty...} {name}")
+}
