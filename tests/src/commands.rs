@@ -180,3 +180,19 @@ impl Drop for ByHand {
             .output();
     }
 }
+
+/// Runs `docker args` behind the scenes (not recorded: no learner types it), fails the test
+/// with its output unless it succeeds, and returns what it printed.
+pub fn docker_ok(args: &[&str]) -> String {
+    let output = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    assert!(
+        output.status.success(),
+        "docker {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -145,13 +145,19 @@ impl Launched {
         )
     }
 
+    /// Whether answers go through a queue (steps 05 and 06): then a test waits for the
+    /// workers before it looks in Postgres.
+    pub fn queued(&self) -> bool {
+        matches!(self.step, 5 | 6)
+    }
+
     /// Posts `Remote::post_wide`'s answer (Cyrillic, Japanese, emoji at the form's limits)
     /// and checks that Postgres stored it whole and the answers page shows it.
     pub async fn assert_wide_answer_kept(&self) {
         let remote = crate::http::Remote::new(self.base());
         let (status, [name, coat, donut]) = remote.post_wide().await;
         assert_eq!(status.as_u16(), 303, "the answer is accepted");
-        if self.step == 5 {
+        if self.queued() {
             crate::http::wait_until_drained(&self.base(), std::time::Duration::from_secs(60)).await;
         }
         let row = self.psql(&format!(
@@ -177,7 +183,7 @@ impl Launched {
             let (status, page) = remote.post_keyed(&echo, &key).await;
             assert_eq!(status.as_u16(), 303, "the {send} send is thanked:\n{page}");
         }
-        if self.step == 5 {
+        if self.queued() {
             crate::http::wait_until_drained(&self.base(), std::time::Duration::from_secs(60)).await;
         }
         let rows = self.psql("select count(*) from cats where name = 'Echo'");

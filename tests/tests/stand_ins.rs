@@ -1,6 +1,6 @@
 //! The offline stand-ins are the official images' twins: the same checks run against whichever
-//! image is in use (`POSTGRES_IMAGE`, `REDIS_IMAGE`, as `cargo xtask test` sets them: the
-//! stand-ins offline, the official images online).
+//! image is in use (`POSTGRES_IMAGE`, `REDIS_IMAGE`, `HAPROXY_IMAGE`, as `cargo xtask test`
+//! sets them: the stand-ins offline, the official images online).
 
 use std::{
     process::{Command, Output},
@@ -259,4 +259,41 @@ fn redis_image_is_the_official_twin() {
         ok(&["exec", &with_options, "redis-cli", "get", "cat"]),
         "Pika"
     );
+}
+
+/// HAProxy: step 06's configuration, mounted where the official image reads it, is valid
+/// (a bare option runs haproxy with it); the proxy runs as a user other than root, and starts
+/// in the foreground with the image's own command.
+#[test]
+fn haproxy_image_is_the_official_twin() {
+    let haproxy = image("HAPROXY_IMAGE");
+    let config = tests::xtask::workspace_root().join("compose/06-swarm/haproxy.cfg");
+    let mount = format!(
+        "type=bind,source={},target=/usr/local/etc/haproxy/haproxy.cfg,readonly",
+        config.display()
+    );
+    let checked = ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        &mount,
+        &haproxy,
+        "-c",
+        "-f",
+        "/usr/local/etc/haproxy/haproxy.cfg",
+    ]);
+    assert!(checked.contains("Configuration file is valid"), "{checked}");
+    let user = ok(&["run", "--rm", "--entrypoint", "id", &haproxy, "-u"]);
+    assert_ne!(user, "0", "haproxy runs as a user other than root");
+
+    let mut made = Made::default();
+    let proxy = name("haproxy");
+    made.containers.push(proxy.clone());
+    ok(&[
+        "run", "--detach", "--name", &proxy, "--mount", &mount, &haproxy,
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    let running = ok(&["inspect", "--format", "{{.State.Running}}", &proxy]);
+    let logs = text(&docker(&["logs", &proxy]));
+    assert_eq!(running, "true", "haproxy keeps running:\n{logs}");
 }

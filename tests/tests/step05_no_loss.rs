@@ -13,7 +13,7 @@ use std::{
 };
 
 use futures_util::{StreamExt, stream};
-use tests::xtask::Launched;
+use tests::{commands::docker_ok as docker, xtask::Launched};
 
 /// At most this many submissions; the load also stops when the chaos is over.
 const MAX_SUBMISSIONS: usize = 8000;
@@ -34,20 +34,6 @@ fn crash_and_restart(container: &str) {
     crash(container);
     std::thread::sleep(Duration::from_secs(2));
     docker(&["start", container]);
-}
-
-fn docker(args: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    assert!(
-        output.status.success(),
-        "docker {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// One visitor's form: a unique name (the test's id for the answer) and the form's key.

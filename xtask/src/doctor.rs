@@ -31,6 +31,16 @@ impl Doctor {
             needed_for: "running the steps in containers",
         }];
         checks.push(Check {
+            what: "Swarm",
+            found: swarm(sh),
+            needed_for: "",
+        });
+        checks.push(Check {
+            what: "IPVS (routing mesh)",
+            found: ipvs(),
+            needed_for: "",
+        });
+        checks.push(Check {
             what: "Compose is v2",
             found: compose_v2(sh),
             needed_for: "steps 03 and later",
@@ -84,6 +94,36 @@ impl Doctor {
         }
         println!("\nAll set.");
         Ok(())
+    }
+}
+
+/// Whether this engine is in a swarm, and as what.
+fn swarm(sh: &Shell) -> Result<String, String> {
+    let format = "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}";
+    match first_line(cmd!(sh, "docker info --format {format}")).as_deref() {
+        Some("active true") => Ok("this engine is a swarm manager".into()),
+        Some("active false") => {
+            Err("this engine is a worker of a swarm: deploy stacks from a manager".into())
+        }
+        Some(state) if state.starts_with("inactive") => Ok(
+            "not in a swarm (`cargo xtask step 6 up` makes a one-node swarm, and `down` leaves it)"
+                .into(),
+        ),
+        Some(state) => Err(format!("swarm state `{state}`: see `docker info`")),
+        None => Err("unknown: the daemon does not answer".into()),
+    }
+}
+
+/// Whether the kernel has IPVS, which Swarm's routing mesh and service VIPs are built on.
+fn ipvs() -> Result<String, String> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let module_dir = format!("/lib/modules/{}/kernel/net/netfilter/ipvs", release.trim());
+    let loaded = std::path::Path::new("/proc/net/ip_vs").exists()
+        || std::path::Path::new("/sys/module/ip_vs").exists();
+    if loaded || std::path::Path::new(&module_dir).exists() {
+        Ok("available: Swarm's routing mesh and service VIPs work here".into())
+    } else {
+        Err("not in this kernel: a port published through Swarm's routing mesh, or a service VIP, refuses connections here. Steps 06-07 do not use them (DNS round robin and HAProxy, published in host mode), so they work anyway".into())
     }
 }
 

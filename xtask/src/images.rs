@@ -17,10 +17,13 @@ const OFFICIAL_BUILDER: &str = "rust:1.95-slim-bookworm";
 /// official image's twin and a volume can move between them.
 pub const OFFICIAL_POSTGRES: &str = "postgres:15";
 const OFFICIAL_REDIS: &str = "redis:7";
+/// HAProxy 2.6: the branch Debian bookworm has, so that the stand-in is the official's twin.
+const OFFICIAL_HAPROXY: &str = "haproxy:2.6";
 
 const OFFLINE_BASE: &str = "survey-offline/debian:bookworm";
 const OFFLINE_POSTGRES: &str = "survey-offline/postgres:15";
 const OFFLINE_REDIS: &str = "survey-offline/redis:7";
+const OFFLINE_HAPROXY: &str = "survey-offline/haproxy:2.6";
 
 /// Make sure every image the steps need exists (pulled, or built offline).
 #[derive(Debug, clap::Args)]
@@ -36,6 +39,7 @@ pub struct Images {
     pub builder: String,
     pub postgres: String,
     pub redis: String,
+    pub haproxy: String,
 }
 
 impl ImagesCmd {
@@ -43,8 +47,8 @@ impl ImagesCmd {
         docker::require_engine(sh)?;
         let images = ensure(sh, self.rebuild_base)?;
         println!(
-            "BUILDER_IMAGE={}\nPOSTGRES_IMAGE={}\nREDIS_IMAGE={}",
-            images.builder, images.postgres, images.redis
+            "BUILDER_IMAGE={}\nPOSTGRES_IMAGE={}\nREDIS_IMAGE={}\nHAPROXY_IMAGE={}",
+            images.builder, images.postgres, images.redis, images.haproxy
         );
         Ok(())
     }
@@ -56,6 +60,7 @@ impl Images {
         sh.set_var("BUILDER_IMAGE", &self.builder);
         sh.set_var("POSTGRES_IMAGE", &self.postgres);
         sh.set_var("REDIS_IMAGE", &self.redis);
+        sh.set_var("HAPROXY_IMAGE", &self.haproxy);
     }
 }
 
@@ -109,10 +114,17 @@ pub fn ensure(sh: &Shell, rebuild_base: bool) -> anyhow::Result<Images> {
             build_stand_in(sh, rebuild_base, "redis", OFFLINE_REDIS)
         })?,
     };
+    let haproxy = match std::env::var("HAPROXY_IMAGE") {
+        Ok(image) => image,
+        Err(_) => official_or(sh, OFFICIAL_HAPROXY, |sh| {
+            build_stand_in(sh, rebuild_base, "haproxy", OFFLINE_HAPROXY)
+        })?,
+    };
     Ok(Images {
         builder,
         postgres,
         redis,
+        haproxy,
     })
 }
 

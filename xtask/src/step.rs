@@ -31,16 +31,22 @@ enum Action {
         /// Port on 127.0.0.1 to publish the survey on.
         #[arg(long, default_value_t = 2154)]
         port: u16,
-        /// How many workers to start (step 5).
+        /// How many workers to start (steps 5 and 6).
         #[arg(long)]
         workers: Option<u32>,
     },
-    /// Change the number of workers of a running step 5: `scale 5`.
+    /// Change the number of workers of a running step 5 or 6: `scale 5`.
     Scale {
         /// How many workers to run.
         workers: u32,
     },
-    /// List the dead letters of a running step 5: entries the workers could not store.
+    /// Roll out a new version of the app, watching `docker service ps` (step 6).
+    Update {
+        /// Roll out a version that never gets healthy, and watch Swarm roll it back.
+        #[arg(long)]
+        broken: bool,
+    },
+    /// List the dead letters of a running step 5 or 6: entries the workers could not store.
     DeadLetters {
         /// Put them back on the queue (idempotent: no answer is stored twice).
         #[arg(long)]
@@ -92,6 +98,11 @@ impl StepCmd {
         match self.action {
             Action::Up { port, workers } => up(&on, Up { port, workers }),
             Action::Scale { workers } => scale(&on, workers),
+            Action::Update { broken } => {
+                docker::require_engine(sh)?;
+                images::ensure(sh, false)?.export(sh);
+                on.launcher().update(&on, broken)
+            }
             Action::DeadLetters { replay } => dead_letters(&on, replay),
             Action::Down { volumes } => down(&on, volumes),
             Action::Build => build(&on).map(|_| ()),

@@ -61,6 +61,14 @@ pub const STEPS: &[Step] = &[
         workers: true,
         volume: Some("donut-data"),
     },
+    Step {
+        number: 6,
+        dir: "06-swarm",
+        launch: Launch::Stack,
+        database: true,
+        workers: true,
+        volume: Some("donut-data"),
+    },
 ];
 
 impl Step {

@@ -38,7 +38,8 @@ impl Test {
                 .iter()
                 .map(|s| s.dockerfile())
                 .chain(
-                    ["postgres", "redis", "rust-builder"].map(|i| format!("images/{i}/Dockerfile")),
+                    ["haproxy", "postgres", "redis", "rust-builder"]
+                        .map(|i| format!("images/{i}/Dockerfile")),
                 )
                 .collect();
             cmd!(sh, "hadolint {dockerfiles...}")

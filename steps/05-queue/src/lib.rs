@@ -49,6 +49,38 @@ pub async fn open_app(db: DbArgs, queue: QueueArgs) -> Result<Router, BoxError> 
     Ok(survey::app(store.clone()).merge(status::routes(store)))
 }
 
+/// What the step's one binary can do: the app and the worker are one image.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Serve the survey, queueing answers (the default).
+    Serve,
+    /// Ferry answers from the queue into Postgres.
+    Worker(WorkerArgs),
+    /// Exit 0 if the process on PORT answers /healthz (app or worker).
+    Healthcheck,
+    /// List the dead letters: entries the workers could not store, with why.
+    DeadLetters {
+        /// Put every dead letter that is a survey answer back on the queue (idempotent: an
+        /// answer keeps its id, and one that is already stored is not stored again).
+        #[arg(long)]
+        replay: bool,
+    },
+}
+
+/// Runs `command` (none: serve) to its end.
+pub fn run(command: Option<Command>, settings: Settings, db: DbArgs, queue: QueueArgs) -> ExitCode {
+    survey::cli::block_on(async move {
+        match command {
+            Some(Command::Healthcheck) => survey::cli::healthcheck(&settings).await,
+            Some(Command::DeadLetters { replay }) => run_dead_letters(&queue, replay).await,
+            Some(Command::Worker(args)) => run_worker(settings, db, queue, args).await,
+            Some(Command::Serve) | None => {
+                survey::cli::serve_app(&settings, open_app(db, queue)).await
+            }
+        }
+    })
+}
+
 /// The `dead-letters` subcommand: prints the dead letters (and replays them).
 pub async fn run_dead_letters(queue: &QueueArgs, replay: bool) -> ExitCode {
     let done = async {

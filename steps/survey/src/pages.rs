@@ -12,6 +12,21 @@ use crate::{
     key::FormKey,
 };
 
+/// Who answers, shown at the foot of every page when set: a step with several replicas says
+/// which one (and which version) served the page, so load balancing and rolling updates can
+/// be seen happening.
+static ANSWERED_BY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the foot of every page, once, at start-up (e.g. "task survey_app.2, version 1").
+pub fn set_answered_by(who: String) {
+    let _ = ANSWERED_BY.set(who);
+}
+
+/// The foot of every page, if a step set one.
+pub fn answered_by() -> Option<&'static str> {
+    ANSWERED_BY.get().map(String::as_str)
+}
+
 /// The survey form, empty or filled in again with what needs fixing.
 #[derive(Debug, Template)]
 #[template(path = "form.html")]

@@ -6,6 +6,7 @@ mod by_hand;
 mod compose;
 mod container;
 mod labelled;
+mod stack;
 
 pub use compose::command as compose;
 
@@ -85,6 +86,13 @@ pub trait Launcher: Sync {
         bail!("step {} cannot be scaled", on.step.number)
     }
 
+    /// Rolls out a new version of the app (`broken`: one that never gets healthy, to watch
+    /// it rolled back).
+    fn update(&self, on: &On<'_>, broken: bool) -> anyhow::Result<()> {
+        let _ = broken;
+        bail!("step {} has no rolling updates; step 6 has", on.step.number)
+    }
+
     /// The commands that are this step's lesson when it has no file of its own to show
     /// (`step N diff` prints them).
     fn lesson_commands(&self, on: &On<'_>) -> Vec<String> {
@@ -102,6 +110,8 @@ pub enum Launch {
     ByHand,
     /// A Compose file under `compose/` (steps 03 to 05).
     Compose,
+    /// A Swarm stack, `docker stack deploy` of a file under `compose/` (step 06).
+    Stack,
 }
 
 impl Launch {
@@ -111,6 +121,7 @@ impl Launch {
             Self::Container => &container::Container,
             Self::ByHand => &by_hand::ByHand,
             Self::Compose => &compose::Compose,
+            Self::Stack => &stack::Stack,
         }
     }
 }

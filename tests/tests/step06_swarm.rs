@@ -1,0 +1,311 @@
+//! Step 06: the queue stack on a one-node swarm, behind HAProxy. One test, since a stack
+//! takes a while to deploy: it looks at what runs, sends forms through the proxy, checks that
+//! no password shows in `docker inspect`, then, under continuous load, rolls out a new
+//! version, rolls out a broken one (which Swarm rolls back), and kills an app and a worker
+//! task. Every request is counted and every thanked answer looked up in Postgres.
+
+use std::{
+    collections::HashSet,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use tests::{
+    commands::docker_ok as docker,
+    xtask::{Launched, snapshot_settings},
+};
+
+/// This engine's swarm state, as `docker info` tells it.
+fn swarm_state() -> String {
+    docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"])
+        .trim()
+        .to_owned()
+}
+
+/// The running containers of one of the stack's services.
+fn tasks(project: &str, service: &str) -> Vec<String> {
+    let label = format!("label=com.docker.swarm.service.name={project}_{service}");
+    docker(&["ps", "--quiet", "--filter", &label])
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until `service` runs `want` healthy replicas again.
+fn wait_replicas(project: &str, service: &str, want: usize) {
+    let started = Instant::now();
+    let name = format!("{project}_{service}");
+    loop {
+        let replicas = docker(&[
+            "service",
+            "ls",
+            "--filter",
+            &format!("name={name}"),
+            "--format",
+            "{{.Replicas}}",
+        ]);
+        if replicas.trim().starts_with(&format!("{want}/{want}")) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{name} is at {replicas} replicas after 2 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// What the load saw: the forms thanked, and every other answer (status or error).
+#[derive(Debug, Default)]
+struct Ledger {
+    thanked: Vec<String>,
+    failed: Vec<(String, String, String)>,
+}
+
+/// Posts keyed forms through the proxy, 8 at a time, until `stop`; phase names the answers.
+fn start_load(
+    base: String,
+    phase: Arc<Mutex<&'static str>>,
+    stop: Arc<AtomicBool>,
+    ledger: Arc<Mutex<Ledger>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client");
+        let mut n = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let now = *phase.lock().expect("lock");
+            let posts = (n..n + 8).map(|i| {
+                let (client, base) = (client.clone(), base.clone());
+                async move {
+                    let name = format!("{now}-{i}");
+                    let key = uuid::Uuid::now_v7().to_string();
+                    let form = [
+                        ("name", name.as_str()),
+                        ("coat", "tabby"),
+                        ("donut", "jelly"),
+                        ("key", key.as_str()),
+                    ];
+                    let outcome = match client.post(format!("{base}/")).form(&form).send().await {
+                        Ok(r) if r.status().as_u16() == 303 => Ok(()),
+                        Ok(r) => Err(format!("HTTP {}", r.status())),
+                        Err(err) => Err(err.to_string()),
+                    };
+                    (name, key, outcome)
+                }
+            });
+            n += 8;
+            let results = futures_util::future::join_all(posts).await;
+            {
+                let mut ledger = ledger.lock().expect("lock");
+                for (name, key, outcome) in results {
+                    match outcome {
+                        Ok(()) => ledger.thanked.push(name),
+                        Err(why) => ledger.failed.push((name, key, why)),
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
+/// The whole lesson of step 06, under load, with nothing lost and no failed request during
+/// updates. See the module docs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
+    let before = swarm_state();
+    {
+        let launched = Launched::up(6);
+        let project = launched.project.clone();
+        let port = launched.port;
+        let hostname = docker(&["info", "--format", "{{.Name}}"]).trim().to_owned();
+        let filters = [
+            (r"\b[a-z0-9]{25}\b", "[node id]"),
+            (r"(?m)^[a-z0-9]{12}\b", "[id]        "),
+            (&*format!(r"\b{}\b", regex::escape(&hostname)), "[node]"),
+            (
+                r"\b(Running|Starting|Preparing) (less than a second|(about )?(an?|\d+) (seconds?|minutes?)) ago",
+                "$1 [time] ago",
+            ),
+            (&*format!(r"\*:{port}->"), "*:2154->"),
+        ];
+        let filters: Vec<(&str, &str)> = filters.iter().map(|(r, s)| (*r, *s)).collect();
+        snapshot_settings(&launched, &filters).bind(|| {
+            insta::assert_snapshot!("up_commands", launched.up_commands);
+            insta::assert_snapshot!("ps", launched.run_ok(&["ps"]));
+        });
+
+        // Through the proxy: a form sent twice is one row, and the page says who answered.
+        launched.assert_wide_answer_kept().await;
+        launched.assert_resend_kept_once().await;
+        let page = tests::http::Remote::new(launched.base())
+            .get_text("/")
+            .await;
+        assert!(
+            page.contains(&format!("Answered by task {project}_app.")),
+            "{page}"
+        );
+        assert!(page.contains(", version 1</footer>"), "{page}");
+
+        // No password in any service's or container's inspect output.
+        let db = &tasks(&project, "db")[0];
+        let mut secrets = Vec::new();
+        for secret in ["db-password", "app-db-password"] {
+            let value = docker(&["exec", db, "cat", &format!("/run/secrets/{secret}")]);
+            if secret != "redis-password" {
+                assert!(
+                    value.trim().len() >= 32,
+                    "{secret} is a long random password"
+                );
+            }
+            secrets.push((secret, value.trim().to_owned()));
+        }
+        let redis = &tasks(&project, "redis")[0];
+        let redis_password = docker(&["exec", redis, "cat", "/run/secrets/redis-password"]);
+        secrets.push(("redis-password", redis_password.trim().to_owned()));
+        let services: Vec<String> = ["proxy", "app", "worker", "redis", "db"]
+            .iter()
+            .map(|s| format!("{project}_{s}"))
+            .collect();
+        let label = format!("label=com.docker.stack.namespace={project}");
+        let containers = docker(&["ps", "--quiet", "--filter", &label]);
+        let mut inspected = docker(
+            &[
+                &["service", "inspect"][..],
+                &services.iter().map(String::as_str).collect::<Vec<_>>(),
+            ]
+            .concat(),
+        );
+        inspected += &docker(
+            &[
+                &["inspect"][..],
+                &containers.split_whitespace().collect::<Vec<_>>(),
+            ]
+            .concat(),
+        );
+        for (secret, value) in &secrets {
+            assert!(
+                !value.is_empty() && !inspected.contains(value.as_str()),
+                "{secret} shows in docker inspect"
+            );
+        }
+
+        // Under load: a rolling update, a broken one, and two killed tasks.
+        let phase = Arc::new(Mutex::new("update"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let load = start_load(
+            launched.base(),
+            Arc::clone(&phase),
+            Arc::clone(&stop),
+            Arc::clone(&ledger),
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        let update = launched.run_ok(&["update"]);
+        assert!(update.contains("update completed"), "{update}");
+        let page = tests::http::Remote::new(launched.base())
+            .get_text("/")
+            .await;
+        assert!(
+            page.contains(", version 2</footer>"),
+            "the new version answers: {page}"
+        );
+
+        *phase.lock().expect("lock") = "broken";
+        let broken = launched.run_ok(&["update", "--broken"]);
+        assert!(broken.contains("rolled"), "{broken}");
+        let image = docker(&[
+            "service",
+            "inspect",
+            "--format",
+            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+            &format!("{project}_app"),
+        ]);
+        assert!(
+            image.contains("step-06-swarm:2"),
+            "back on version 2: {image}"
+        );
+        let failed_in_updates = ledger.lock().expect("lock").failed.clone();
+
+        *phase.lock().expect("lock") = "kill";
+        for service in ["app", "worker"] {
+            let task = &tasks(&project, service)[0];
+            docker(&["kill", task]);
+            wait_replicas(&project, service, 3);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        stop.store(true, Ordering::Relaxed);
+        load.await.expect("the load ran");
+
+        // A visitor whose request failed when a task was killed sends the form again.
+        let (thanked, failed) = {
+            let ledger = ledger.lock().expect("lock");
+            (ledger.thanked.clone(), ledger.failed.clone())
+        };
+        let remote = tests::http::Remote::new(launched.base());
+        let mut thanked = thanked;
+        for (name, key, _) in &failed {
+            let (status, page) = remote
+                .post_keyed(
+                    &[
+                        ("name", name.as_str()),
+                        ("coat", "tabby"),
+                        ("donut", "jelly"),
+                    ],
+                    key,
+                )
+                .await;
+            assert_eq!(status.as_u16(), 303, "{name} sent again: {page}");
+            thanked.push(name.clone());
+        }
+        tests::http::wait_until_drained(&launched.base(), Duration::from_secs(120)).await;
+        let stored = launched.run_ok(&[
+            "psql",
+            "-c",
+            "copy (select name from cats where name ~ '^(update|broken|kill)-') to stdout",
+        ]);
+        let stored: Vec<&str> = stored.lines().collect();
+        let stored_set: HashSet<&str> = stored.iter().copied().collect();
+        let missing = thanked
+            .iter()
+            .filter(|n| !stored_set.contains(n.as_str()))
+            .count();
+        eprintln!(
+            "thanked {}, failed during updates {}, failed during kills {}, stored {}",
+            thanked.len(),
+            failed_in_updates.len(),
+            failed.len() - failed_in_updates.len(),
+            stored.len()
+        );
+        assert!(
+            thanked.len() > 200,
+            "enough load to prove something: {}",
+            thanked.len()
+        );
+        let summary = format!(
+            "failed requests during the rolling update and the rollback: {}\n\
+             thanked answers missing from Postgres: {missing}\n\
+             names stored more than once: {}",
+            failed_in_updates.len(),
+            stored.len() - stored_set.len()
+        );
+        assert!(
+            failed_in_updates.is_empty(),
+            "failed during updates: {failed_in_updates:?}"
+        );
+        insta::assert_snapshot!("under_load", summary);
+    }
+    assert_eq!(
+        swarm_state(),
+        before,
+        "down leaves the engine's swarm as it found it"
+    );
+}

@@ -1,0 +1,492 @@
+//! Step 06: a Swarm stack, `docker stack deploy` of a stack file under `compose/`.
+//!
+//! `up` makes this engine a one-node swarm if it is not in one (and marks the node, so that
+//! `down` leaves the swarm again only if `up` made it), creates the stack's secrets with random
+//! passwords, deploys, and waits until every service has all its replicas running and
+//! healthy. Stacks do not build: the app image is built and tagged before.
+
+use std::{
+    io::Write,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use xshell::cmd;
+
+use super::{Launcher, On, Up};
+use crate::images::Images;
+
+/// A Swarm stack.
+pub struct Stack;
+
+/// The node label that says `up` made this swarm.
+const MADE_BY: &str = "survey.swarm-made-by=xtask";
+
+/// The stack's secrets: each gets a random password, except `redis-auth.conf`, which is the
+/// Redis password as a line of Redis configuration.
+const SECRETS: [&str; 4] = [
+    "db-password",
+    "app-db-password",
+    "redis-password",
+    "redis-auth.conf",
+];
+
+/// How long `up` waits for every replica to be running and healthy.
+const UP_PATIENCE: Duration = Duration::from_secs(240);
+
+fn service(on: &On<'_>, name: &str) -> String {
+    format!("{}_{name}", on.project)
+}
+
+/// The swarm state of this engine: "inactive", "active", ...
+fn swarm_state(on: &On<'_>) -> anyhow::Result<String> {
+    let format = "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}";
+    cmd!(on.sh, "docker info --format {format}")
+        .quiet()
+        .read()
+        .context("asking Docker for its swarm state")
+}
+
+/// Makes this engine a swarm manager: as it is, or a new one-node swarm.
+fn ensure_swarm(on: &On<'_>) -> anyhow::Result<()> {
+    let state = swarm_state(on)?;
+    let mut parts = state.split_whitespace();
+    match (parts.next(), parts.next()) {
+        (Some("active"), Some("true")) => Ok(()),
+        (Some("active"), _) => bail!(
+            "this engine is a worker node of a swarm: stacks are deployed from a manager (`docker node promote` it from one, or run this there)"
+        ),
+        (Some("inactive"), _) => {
+            println!(
+                "This engine is not in a swarm yet: making it a one-node swarm (`down` leaves it again)."
+            );
+            let sh = on.sh;
+            let init = cmd!(sh, "docker swarm init").ignore_stdout().run();
+            // Another `up` may have made it meanwhile (tests run in parallel): fine too.
+            if init.is_err() && !swarm_state(on)?.starts_with("active") {
+                init.context("making a swarm (with several network interfaces, run `docker swarm init --advertise-addr ADDRESS` yourself)")?;
+            }
+            let node = swarm_state(on)?
+                .split_whitespace()
+                .nth(2)
+                .unwrap_or_default()
+                .to_owned();
+            cmd!(sh, "docker node update --label-add {MADE_BY} {node}")
+                .ignore_stdout()
+                .run()
+                .context("marking the node as made by this runner")?;
+            Ok(())
+        }
+        _ => bail!("this engine's swarm is in state `{state}`: see `docker info`"),
+    }
+}
+
+/// A random password: 32 hexadecimal digits from the kernel's random source.
+fn random_password() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?,
+        &mut bytes,
+    )
+    .context("reading /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Creates the stack's secrets that do not exist yet. They outlive `down` with the volumes,
+/// since the database in the volume knows its passwords; `down --volumes` removes both.
+fn ensure_secrets(on: &On<'_>) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let label = format!("survey.project={}", on.project);
+    let exists = |name: &str| crate::docker::succeeds(cmd!(sh, "docker secret inspect {name}"));
+    let redis = service(on, "redis-password");
+    let redis_password = if exists(&redis) {
+        None
+    } else {
+        Some(random_password()?)
+    };
+    for secret in SECRETS {
+        let name = service(on, secret);
+        if exists(&name) {
+            continue;
+        }
+        let value = match secret {
+            "redis-password" => redis_password.clone().unwrap_or_default(),
+            "redis-auth.conf" => match &redis_password {
+                Some(password) => format!("requirepass {password}\n"),
+                None => bail!(
+                    "the secret {name} is missing but {redis} exists: remove both (`cargo xtask step 6 down --volumes`)"
+                ),
+            },
+            _ => random_password()?,
+        };
+        // The value goes through standard input: it is never on a command line or in a file.
+        cmd!(sh, "docker secret create --label {label} {name} -")
+            .stdin(value)
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("creating the secret {name}"))?;
+    }
+    Ok(())
+}
+
+/// The stack's services and their replicas, "NAME RUNNING/WANTED" per line.
+fn replicas(on: &On<'_>) -> anyhow::Result<String> {
+    let (sh, stack) = (on.sh, &on.project);
+    let format = "{{.Name}} {{.Replicas}}";
+    Ok(cmd!(sh, "docker stack services {stack} --format {format}")
+        .quiet()
+        .read()?)
+}
+
+/// Waits until every service runs all its replicas (with a healthcheck: all healthy),
+/// printing the counts as they change.
+fn wait_converged(on: &On<'_>, patience: Duration) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut last = String::new();
+    eprintln!("waiting for every replica to be running and healthy:");
+    loop {
+        let now = replicas(on)?;
+        let mut lines: Vec<&str> = now.lines().collect();
+        lines.sort();
+        let summary = lines
+            .iter()
+            .map(|l| l.replacen(&format!("{}_", on.project), "", 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let done = !lines.is_empty()
+            && lines.iter().all(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|r| r.split_once('/'))
+                    .is_some_and(|(have, want)| have == want.split(' ').next().unwrap_or(want))
+            });
+        if summary != last {
+            eprintln!("  {:>5.1}s  {summary}", started.elapsed().as_secs_f64());
+            last = summary;
+        }
+        if done {
+            return Ok(());
+        }
+        if started.elapsed() > patience {
+            let stack = &on.project;
+            let sh = on.sh;
+            let format = "{{.Name}} {{.CurrentState}} {{.Error}}";
+            let errors = cmd!(sh, "docker stack ps {stack} --no-trunc --format {format}")
+                .quiet()
+                .read()
+                .unwrap_or_default();
+            bail!("not every replica was healthy after {patience:?}; the stack's tasks:\n{errors}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Waits until the survey answers through the proxy on 127.0.0.1:`port`.
+fn wait_answering(port: u16) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        if readyz(port) {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!(
+                "the proxy on port {port} does not pass requests to the app; see `cargo xtask step 6 logs`"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Whether GET /readyz through 127.0.0.1:`port` answers 200.
+fn readyz(port: u16) -> bool {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut reply = String::new();
+    let _ = std::io::Read::read_to_string(&mut stream, &mut reply);
+    reply.starts_with("HTTP/1.1 200")
+}
+
+impl Launcher for Stack {
+    fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
+        ensure_swarm(on)?;
+        ensure_secrets(on)?;
+        let sh = on.sh;
+        let (file, stack) = (on.step.compose_file(), &on.project);
+        let _port = sh.push_env("SURVEY_PORT", up.port.to_string());
+        let _stack = sh.push_env("STACK", stack);
+        let _image = sh.push_env("APP_IMAGE", on.step.image());
+        cmd!(
+            sh,
+            "docker stack deploy --detach=true --prune --compose-file {file} {stack}"
+        )
+        .run()
+        .context("deploying the stack")?;
+        if let Some(workers) = up.workers {
+            self.scale(on, workers)?;
+        }
+        wait_converged(on, UP_PATIENCE)?;
+        wait_answering(up.port)
+    }
+
+    fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
+        let (sh, stack) = (on.sh, &on.project);
+        if replicas(on).is_ok_and(|r| !r.trim().is_empty()) {
+            cmd!(sh, "docker stack rm {stack}")
+                .run()
+                .context("removing the stack")?;
+        }
+        // `stack rm` returns at once; the containers and the network go a moment later, and a
+        // volume can only be removed once no container uses it.
+        let label = format!("label=com.docker.stack.namespace={stack}");
+        let started = Instant::now();
+        while !cmd!(sh, "docker ps --all --quiet --filter {label}")
+            .quiet()
+            .read()?
+            .trim()
+            .is_empty()
+            || !cmd!(sh, "docker network ls --quiet --filter {label}")
+                .quiet()
+                .read()?
+                .trim()
+                .is_empty()
+        {
+            if started.elapsed() > Duration::from_secs(90) {
+                bail!("the stack's containers or network were still there after 90 s");
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        if volumes {
+            let names = cmd!(sh, "docker volume ls --quiet --filter {label}")
+                .quiet()
+                .read()?;
+            let names: Vec<&str> = names.split_whitespace().collect();
+            if !names.is_empty() {
+                cmd!(sh, "docker volume rm {names...}")
+                    .ignore_stdout()
+                    .run()?;
+            }
+            let secrets: Vec<String> = SECRETS.iter().map(|s| service(on, s)).collect();
+            for name in &secrets {
+                if crate::docker::succeeds(cmd!(sh, "docker secret inspect {name}")) {
+                    cmd!(sh, "docker secret rm {name}").ignore_stdout().run()?;
+                }
+            }
+        } else if let Some(volume) = on.step.volume {
+            println!(
+                "The volume {stack}_{volume} and the stack's secrets are kept: `up` brings the answers back. `down --volumes` deletes them."
+            );
+        }
+        leave_swarm_if_made(on)
+    }
+
+    fn ps(&self, on: &On<'_>) -> anyhow::Result<()> {
+        let (sh, stack) = (on.sh, &on.project);
+        cmd!(sh, "docker stack services {stack}").run()?;
+        cmd!(sh, "docker stack ps --filter desired-state=running {stack}").run()?;
+        Ok(())
+    }
+
+    fn logs(&self, on: &On<'_>, follow: bool) -> anyhow::Result<()> {
+        let sh = on.sh;
+        if follow {
+            let app = service(on, "app");
+            cmd!(sh, "docker service logs --follow {app}").run()?;
+            return Ok(());
+        }
+        for name in ["proxy", "app", "worker", "redis", "db"] {
+            let name = service(on, name);
+            cmd!(sh, "docker service logs {name}").run()?;
+        }
+        Ok(())
+    }
+
+    /// A running task's container of `service` (there may be several: the first).
+    fn container(&self, on: &On<'_>, name: &str) -> anyhow::Result<String> {
+        let sh = on.sh;
+        let label = format!("label=com.docker.swarm.service.name={}", service(on, name));
+        let format = "{{.Names}}";
+        let names = cmd!(sh, "docker ps --filter {label} --format {format}")
+            .quiet()
+            .read()?;
+        names
+            .lines()
+            .next()
+            .map(str::to_owned)
+            .with_context(|| format!("no running task of {name} (is step {} up?)", on.step.number))
+    }
+
+    fn exec<'a>(
+        &self,
+        on: &'a On<'_>,
+        name: &str,
+        stdin: bool,
+        tty: bool,
+    ) -> anyhow::Result<xshell::Cmd<'a>> {
+        let container = self.container(on, name)?;
+        let sh = on.sh;
+        let (stdin, tty) = (stdin.then_some("--interactive"), tty.then_some("--tty"));
+        Ok(cmd!(sh, "docker exec {stdin...} {tty...} {container}"))
+    }
+
+    fn update(&self, on: &On<'_>, broken: bool) -> anyhow::Result<()> {
+        let sh = on.sh;
+        let (app, worker) = (service(on, "app"), service(on, "worker"));
+        let image_format = "{{.Spec.TaskTemplate.ContainerSpec.Image}}";
+        let current = cmd!(sh, "docker service inspect --format {image_format} {app}")
+            .quiet()
+            .read()
+            .context("finding the app's image (is step 6 up?)")?;
+        // A local image has no registry digest: drop one if the reference carries it.
+        let current = current.split('@').next().unwrap_or_default().to_owned();
+        let env_format = "{{range .Config.Env}}{{println .}}{{end}}";
+        let env = cmd!(sh, "docker image inspect --format {env_format} {current}")
+            .quiet()
+            .read()?;
+        let version: u32 = env
+            .lines()
+            .find_map(|l| l.strip_prefix("SURVEY_VERSION="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let repository = on.step.image();
+        let (next, dockerfile, services) = if broken {
+            // Listens on 5001 while its healthcheck asks 5000: it starts, and never gets
+            // healthy, so Swarm rolls the update back by itself.
+            let tag = format!("{repository}:broken");
+            let file = format!("FROM {current}\nENTRYPOINT [\"/survey\", \"--port\", \"5001\"]\n");
+            (tag, file, vec![app.clone()])
+        } else {
+            let next = version + 1;
+            let tag = format!("{repository}:{next}");
+            let file = format!("FROM {current}\nENV SURVEY_VERSION={next}\n");
+            (tag, file, vec![app.clone(), worker])
+        };
+        eprintln!(
+            "$ docker build --tag {next} -   <<< '{}'",
+            dockerfile.replace('\n', "; ").trim_end_matches("; ")
+        );
+        cmd!(sh, "docker build --quiet --tag {next} -")
+            .stdin(dockerfile)
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .context("building the new version")?;
+        for name in &services {
+            cmd!(sh, "docker service update --detach --image {next} {name}")
+                .ignore_stdout()
+                .run()
+                .with_context(|| format!("updating {name}"))?;
+            watch_update(on, name)?;
+        }
+        Ok(())
+    }
+
+    fn scale(&self, on: &On<'_>, workers: u32) -> anyhow::Result<()> {
+        let (sh, scale) = (on.sh, format!("{}={workers}", service(on, "worker")));
+        cmd!(sh, "docker service scale --detach {scale}")
+            .ignore_stdout()
+            .run()
+            .context("scaling the workers (is the step up?)")?;
+        wait_converged(on, UP_PATIENCE)
+    }
+}
+
+/// Follows a rolling update of `name`, printing its state and tasks as they change, until it
+/// is complete or rolled back.
+fn watch_update(on: &On<'_>, name: &str) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let state_format = "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}";
+    let tasks_format = "{{.Name}}\t{{.Image}}\t{{.CurrentState}}";
+    let started = Instant::now();
+    let mut last = String::new();
+    loop {
+        let state = cmd!(sh, "docker service inspect --format {state_format} {name}")
+            .quiet()
+            .read()?;
+        let tasks = cmd!(
+            sh,
+            "docker service ps --filter desired-state=running --format {tasks_format} {name}"
+        )
+        .quiet()
+        .read()?;
+        let tasks = tasks
+            .lines()
+            .map(|line| {
+                // "Running 3 seconds ago" changes every second; the state is what matters.
+                let mut fields: Vec<&str> = line.split('\t').collect();
+                if let Some(current) = fields.get_mut(2) {
+                    *current = current.split_whitespace().next().unwrap_or_default();
+                }
+                fields.join("  ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n    ");
+        let now = format!("{name}: update {state}\n    {tasks}");
+        if now != last {
+            println!("[{:>5.1}s] {now}", started.elapsed().as_secs_f64());
+            last = now;
+        }
+        match state.trim() {
+            "completed" => return Ok(()),
+            "rollback_completed" => {
+                println!(
+                    "The new version never got healthy: Swarm rolled {name} back to the previous one."
+                );
+                return Ok(());
+            }
+            "paused" | "rollback_paused" => {
+                bail!("the update of {name} is {state}: see `docker service ps {name}`")
+            }
+            _ => {}
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("the update of {name} did not finish within 5 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Leaves the swarm, if `up` made it and no stack is left on it.
+fn leave_swarm_if_made(on: &On<'_>) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let state = swarm_state(on)?;
+    let node = state.split_whitespace().nth(2).unwrap_or_default();
+    if !state.starts_with("active") || node.is_empty() {
+        return Ok(());
+    }
+    let labels_format = "{{json .Spec.Labels}}";
+    let labels = cmd!(sh, "docker node inspect --format {labels_format} {node}")
+        .quiet()
+        .read()
+        .unwrap_or_default();
+    if !labels.contains("\"survey.swarm-made-by\":\"xtask\"") {
+        return Ok(());
+    }
+    let name_format = "{{.Name}}";
+    let stacks = cmd!(sh, "docker stack ls --format {name_format}")
+        .quiet()
+        .read()?;
+    if !stacks.trim().is_empty() {
+        println!(
+            "The swarm stays: other stacks run on it ({}).",
+            stacks.split_whitespace().collect::<Vec<_>>().join(", ")
+        );
+        return Ok(());
+    }
+    println!("Leaving the swarm `up` made, as the engine was before.");
+    cmd!(sh, "docker swarm leave --force")
+        .ignore_stdout()
+        .run()?;
+    // Swarm made this bridge for its containers' outside traffic; leaving keeps it.
+    if crate::docker::succeeds(cmd!(sh, "docker network inspect docker_gwbridge")) {
+        cmd!(sh, "docker network rm docker_gwbridge")
+            .ignore_stdout()
+            .run()?;
+    }
+    Ok(())
+}
