@@ -6,6 +6,7 @@ pub mod browser;
 pub mod cluster;
 pub mod commands;
 pub mod http;
+pub mod load;
 pub mod process;
 pub mod psql;
 pub mod redis;

@@ -24,6 +24,11 @@ const OFFLINE_BASE: &str = "survey-offline/debian:bookworm";
 const OFFLINE_POSTGRES: &str = "survey-offline/postgres:15";
 const OFFLINE_REDIS: &str = "survey-offline/redis:7";
 const OFFLINE_HAPROXY: &str = "survey-offline/haproxy:2.6";
+/// Step 07's lab: Docker Engine 26 in a container, and a registry for its nodes.
+const OFFICIAL_DIND: &str = "docker:26-dind";
+const OFFICIAL_REGISTRY: &str = "registry:2";
+const OFFLINE_DIND: &str = "survey-offline/dind:26";
+const OFFLINE_REGISTRY: &str = "survey-offline/registry:2";
 
 /// Make sure every image the steps need exists (pulled, or built offline).
 #[derive(Debug, clap::Args)]
@@ -126,6 +131,33 @@ pub fn ensure(sh: &Shell, rebuild_base: bool) -> anyhow::Result<Images> {
         redis,
         haproxy,
     })
+}
+
+/// The images of step 07's lab.
+#[derive(Debug, Clone)]
+pub struct LabImages {
+    /// A node: Docker Engine in a privileged container.
+    pub node: String,
+    /// The registry the nodes pull the stack's images from.
+    pub registry: String,
+}
+
+/// Finds or makes the lab's images (only step 07 needs them; DIND_IMAGE and REGISTRY_IMAGE
+/// win when set).
+pub fn ensure_lab(sh: &Shell) -> anyhow::Result<LabImages> {
+    let node = match std::env::var("DIND_IMAGE") {
+        Ok(image) => image,
+        Err(_) => official_or(sh, OFFICIAL_DIND, |sh| {
+            build_stand_in(sh, false, "dind", OFFLINE_DIND)
+        })?,
+    };
+    let registry = match std::env::var("REGISTRY_IMAGE") {
+        Ok(image) => image,
+        Err(_) => official_or(sh, OFFICIAL_REGISTRY, |sh| {
+            build_stand_in(sh, false, "registry", OFFLINE_REGISTRY)
+        })?,
+    };
+    Ok(LabImages { node, registry })
 }
 
 /// The official image if it is here or can be pulled; else the stand-in `offline` builds.

@@ -8,7 +8,7 @@ use xshell::Shell;
 
 use crate::{
     docker, images,
-    launch::{On, Up},
+    launch::{NodeOp, On, Up},
     steps::{STEPS, Step},
 };
 
@@ -45,6 +45,21 @@ enum Action {
         /// Roll out a version that never gets healthy, and watch Swarm roll it back.
         #[arg(long)]
         broken: bool,
+    },
+    /// Drain a node of step 7's lab: its tasks move to the others, and it takes no new ones.
+    Drain {
+        /// node2, say.
+        node: String,
+    },
+    /// Let a drained node of step 7's lab take tasks again.
+    Activate {
+        /// node2, say.
+        node: String,
+    },
+    /// Kill a node of step 7's lab (its container): Swarm starts its tasks elsewhere.
+    KillNode {
+        /// node2 or node3 (node1 is the manager).
+        node: String,
     },
     /// List the dead letters of a running step 5 or 6: entries the workers could not store.
     DeadLetters {
@@ -103,6 +118,9 @@ impl StepCmd {
                 images::ensure(sh, false)?.export(sh);
                 on.launcher().update(&on, broken)
             }
+            Action::Drain { node } => node_op(&on, NodeOp::Drain, &node),
+            Action::Activate { node } => node_op(&on, NodeOp::Activate, &node),
+            Action::KillNode { node } => node_op(&on, NodeOp::Kill, &node),
             Action::DeadLetters { replay } => dead_letters(&on, replay),
             Action::Down { volumes } => down(&on, volumes),
             Action::Build => build(&on).map(|_| ()),
@@ -192,6 +210,11 @@ fn needs_volume(on: &On<'_>, what: &str) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+fn node_op(on: &On<'_>, op: NodeOp, node: &str) -> anyhow::Result<()> {
+    docker::require_engine(on.sh)?;
+    on.launcher().node(on, op, node)
 }
 
 /// Lists (and replays) the dead letters, with the app's own `dead-letters` command.

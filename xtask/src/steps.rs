@@ -69,6 +69,14 @@ pub const STEPS: &[Step] = &[
         workers: true,
         volume: Some("donut-data"),
     },
+    Step {
+        number: 7,
+        dir: "07-multinode",
+        launch: Launch::Lab,
+        database: true,
+        workers: true,
+        volume: Some("donut-data"),
+    },
 ];
 
 impl Step {

@@ -7,7 +7,54 @@
 //! - a line at the foot of every page saying which task and which version answered, so that
 //!   a learner sees the proxy spread requests over the replicas and a rolling update happen.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use clap::Parser;
+use step_02_network::DbArgs;
+use step_05_queue::{Command, queue::QueueArgs};
+use survey::cli::Settings;
+
+/// The cat survey, step 06: step 05's queue and workers, run as a Swarm stack.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    settings: Settings,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    queue: QueueArgs,
+    #[command(flatten)]
+    swarm: SwarmArgs,
+}
+
+/// The binary: step 05's, with the Redis password read from a secret file and the answering
+/// task shown on every page.
+pub fn main() -> ExitCode {
+    let Cli {
+        command,
+        settings,
+        db,
+        mut queue,
+        swarm,
+    } = Cli::parse();
+    if let Some(file) = &swarm.redis_password_file {
+        match with_password_file(&queue.redis_url, file) {
+            Ok(url) => queue.redis_url = url,
+            Err(err) => {
+                survey::cli::init_logging(settings.log_format);
+                return survey::cli::fail("could not use the Redis password", &err);
+            }
+        }
+    }
+    survey::pages::set_answered_by(answered_by(&swarm));
+    step_05_queue::run(command, settings, db, queue)
+}
 
 /// Where this step's extra settings come from.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,6 +67,10 @@ pub struct SwarmArgs {
     /// The task's name, for the foot of the page (the stack sets it to SERVICE.SLOT).
     #[arg(long, env = "TASK_NAME")]
     pub task_name: Option<String>,
+
+    /// The node the task runs on, for the foot of the page (the stack sets it).
+    #[arg(long, env = "NODE_NAME")]
+    pub node_name: Option<String>,
 
     /// The version of the app, for the foot of the page (each image sets its own).
     #[arg(long, env = "SURVEY_VERSION", default_value = "1")]
@@ -55,11 +106,20 @@ pub fn with_password_file(redis_url: &str, file: &Path) -> Result<String, Secret
 }
 // ANCHOR_END: password_file
 
-/// What the foot of every page says, e.g. "task survey-06_app.2, version 1".
+/// What the foot of every page says, e.g. "task survey-06_app.2 on node vm, version 1".
 pub fn answered_by(args: &SwarmArgs) -> String {
-    match &args.task_name {
-        Some(task) => format!("task {task}, version {}", args.version),
-        None => format!("version {}", args.version),
+    let mut who = Vec::new();
+    if let Some(task) = &args.task_name {
+        who.push(format!("task {task}"));
+    }
+    if let Some(node) = &args.node_name {
+        who.push(format!("on node {node}"));
+    }
+    who.push(format!("version {}", args.version));
+    let last = who.pop().unwrap_or_default();
+    match who.is_empty() {
+        true => last,
+        false => format!("{}, {last}", who.join(" ")),
     }
 }
 

@@ -5,6 +5,7 @@
 mod by_hand;
 mod compose;
 mod container;
+mod lab;
 mod labelled;
 mod stack;
 
@@ -93,12 +94,32 @@ pub trait Launcher: Sync {
         bail!("step {} has no rolling updates; step 6 has", on.step.number)
     }
 
+    /// Drains, activates or kills a node of a multi-node swarm.
+    fn node(&self, on: &On<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
+        let _ = (op, name);
+        bail!(
+            "step {} runs on one node; step 7 has several",
+            on.step.number
+        )
+    }
+
     /// The commands that are this step's lesson when it has no file of its own to show
     /// (`step N diff` prints them).
     fn lesson_commands(&self, on: &On<'_>) -> Vec<String> {
         let _ = on;
         Vec::new()
     }
+}
+
+/// What can be done to a node of a lab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeOp {
+    /// No new tasks, and its tasks move to the other nodes.
+    Drain,
+    /// Takes tasks again.
+    Activate,
+    /// Its container is killed: the node is lost.
+    Kill,
 }
 
 /// How a step is launched.
@@ -112,6 +133,8 @@ pub enum Launch {
     Compose,
     /// A Swarm stack, `docker stack deploy` of a file under `compose/` (step 06).
     Stack,
+    /// A lab of Docker-in-Docker nodes in one swarm, then a stack on it (step 07).
+    Lab,
 }
 
 impl Launch {
@@ -122,6 +145,7 @@ impl Launch {
             Self::ByHand => &by_hand::ByHand,
             Self::Compose => &compose::Compose,
             Self::Stack => &stack::Stack,
+            Self::Lab => &lab::Lab,
         }
     }
 }

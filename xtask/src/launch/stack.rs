@@ -32,7 +32,7 @@ const SECRETS: [&str; 4] = [
 ];
 
 /// How long `up` waits for every replica to be running and healthy.
-const UP_PATIENCE: Duration = Duration::from_secs(240);
+pub(super) const UP_PATIENCE: Duration = Duration::from_secs(240);
 
 fn service(on: &On<'_>, name: &str) -> String {
     format!("{}_{name}", on.project)
@@ -140,7 +140,7 @@ fn replicas(on: &On<'_>) -> anyhow::Result<String> {
 
 /// Waits until every service runs all its replicas (with a healthcheck: all healthy),
 /// printing the counts as they change.
-fn wait_converged(on: &On<'_>, patience: Duration) -> anyhow::Result<()> {
+pub(super) fn wait_converged(on: &On<'_>, patience: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last = String::new();
     eprintln!("waiting for every replica to be running and healthy:");
@@ -158,7 +158,12 @@ fn wait_converged(on: &On<'_>, patience: Duration) -> anyhow::Result<()> {
                 l.split_whitespace()
                     .nth(1)
                     .and_then(|r| r.split_once('/'))
-                    .is_some_and(|(have, want)| have == want.split(' ').next().unwrap_or(want))
+                    // More than wanted happens when a node is lost: its tasks still count
+                    // until it is back, beside the ones that replace them.
+                    .is_some_and(|(have, want)| {
+                        let want = want.split(' ').next().unwrap_or(want);
+                        have.parse::<u32>().ok() >= want.parse::<u32>().ok()
+                    })
             });
         if summary != last {
             eprintln!("  {:>5.1}s  {summary}", started.elapsed().as_secs_f64());
@@ -215,23 +220,7 @@ fn readyz(port: u16) -> bool {
 impl Launcher for Stack {
     fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
         ensure_swarm(on)?;
-        ensure_secrets(on)?;
-        let sh = on.sh;
-        let (file, stack) = (on.step.compose_file(), &on.project);
-        let _port = sh.push_env("SURVEY_PORT", up.port.to_string());
-        let _stack = sh.push_env("STACK", stack);
-        let _image = sh.push_env("APP_IMAGE", on.step.image());
-        cmd!(
-            sh,
-            "docker stack deploy --detach=true --prune --compose-file {file} {stack}"
-        )
-        .run()
-        .context("deploying the stack")?;
-        if let Some(workers) = up.workers {
-            self.scale(on, workers)?;
-        }
-        wait_converged(on, UP_PATIENCE)?;
-        wait_answering(up.port)
+        deploy(on, up, &[("APP_IMAGE", on.step.image())])
     }
 
     fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
@@ -449,6 +438,31 @@ fn watch_update(on: &On<'_>, name: &str) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// Creates the secrets, deploys the step's stack file (its image variables set from `images`),
+/// and waits until every replica is healthy and the survey answers on 127.0.0.1:`up.port`.
+pub(super) fn deploy(on: &On<'_>, up: Up, images: &[(&str, String)]) -> anyhow::Result<()> {
+    ensure_secrets(on)?;
+    let sh = on.sh;
+    let (file, stack) = (on.step.compose_file(), &on.project);
+    let _port = sh.push_env("SURVEY_PORT", up.port.to_string());
+    let _stack = sh.push_env("STACK", stack);
+    let _images: Vec<_> = images
+        .iter()
+        .map(|(name, value)| sh.push_env(name, value))
+        .collect();
+    cmd!(
+        sh,
+        "docker stack deploy --detach=true --prune --compose-file {file} {stack}"
+    )
+    .run()
+    .context("deploying the stack")?;
+    if let Some(workers) = up.workers {
+        Stack.scale(on, workers)?;
+    }
+    wait_converged(on, UP_PATIENCE)?;
+    wait_answering(up.port)
 }
 
 /// Leaves the swarm, if `up` made it and no stack is left on it.

@@ -1,0 +1,159 @@
+//! Continuous load through the survey's published port, for the tests that update, drain or
+//! kill parts of a running stack: every response is counted, every form carries its own key.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+/// What the load saw: the forms thanked, and the others (name, key, why).
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub thanked: Vec<String>,
+    pub failed: Vec<(String, String, String)>,
+}
+
+/// A load running in the background until [`Load::stop`].
+#[derive(Debug)]
+pub struct Load {
+    phase: Arc<Mutex<&'static str>>,
+    stop: Arc<AtomicBool>,
+    ledger: Arc<Mutex<Ledger>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Load {
+    /// Starts posting forms to `base`, 8 at a time; each answer is named `PHASE-N`.
+    pub fn start(base: String, phase: &'static str) -> Self {
+        let phase = Arc::new(Mutex::new(phase));
+        let stop = Arc::new(AtomicBool::new(false));
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let task = tokio::spawn(post_until_stopped(
+            base,
+            Arc::clone(&phase),
+            Arc::clone(&stop),
+            Arc::clone(&ledger),
+        ));
+        Self {
+            phase,
+            stop,
+            ledger,
+            task,
+        }
+    }
+
+    /// Names the answers sent from now on `PHASE-N`.
+    pub fn phase(&self, phase: &'static str) {
+        *self.phase.lock().expect("lock") = phase;
+    }
+
+    /// The requests that failed so far.
+    pub fn failed(&self) -> Vec<(String, String, String)> {
+        self.ledger.lock().expect("lock").failed.clone()
+    }
+
+    /// Stops, and returns what it saw.
+    pub async fn stop(self) -> Ledger {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.expect("the load ran");
+        std::mem::take(&mut *self.ledger.lock().expect("lock"))
+    }
+}
+
+async fn post_until_stopped(
+    base: String,
+    phase: Arc<Mutex<&'static str>>,
+    stop: Arc<AtomicBool>,
+    ledger: Arc<Mutex<Ledger>>,
+) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client");
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let now = *phase.lock().expect("lock");
+        let posts = (n..n + 8).map(|i| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let name = format!("{now}-{i}");
+                let key = uuid::Uuid::now_v7().to_string();
+                let form = [
+                    ("name", name.as_str()),
+                    ("coat", "tabby"),
+                    ("donut", "jelly"),
+                    ("key", key.as_str()),
+                ];
+                let outcome = match client.post(format!("{base}/")).form(&form).send().await {
+                    Ok(r) if r.status().as_u16() == 303 => Ok(()),
+                    Ok(r) => Err(format!("HTTP {}", r.status())),
+                    Err(err) => Err(err.to_string()),
+                };
+                (name, key, outcome)
+            }
+        });
+        n += 8;
+        let results = futures_util::future::join_all(posts).await;
+        {
+            let mut ledger = ledger.lock().expect("lock");
+            for (name, key, outcome) in results {
+                match outcome {
+                    Ok(()) => ledger.thanked.push(name),
+                    Err(why) => ledger.failed.push((name, key, why)),
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends every failed form again (a visitor pressing "Send again": same form, same key) and
+/// returns every name thanked in the end.
+pub async fn send_failed_again(base: &str, ledger: Ledger) -> Vec<String> {
+    let remote = crate::http::Remote::new(base);
+    let mut thanked = ledger.thanked;
+    for (name, key, _) in &ledger.failed {
+        let form = [
+            ("name", name.as_str()),
+            ("coat", "tabby"),
+            ("donut", "jelly"),
+        ];
+        let (status, page) = remote.post_keyed(&form, key).await;
+        assert_eq!(status.as_u16(), 303, "{name} sent again: {page}");
+        thanked.push(name.clone());
+    }
+    thanked
+}
+
+/// How the thanked answers fared in Postgres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Rows whose name matches the pattern.
+    pub stored: usize,
+    /// Thanked answers with no row.
+    pub missing: usize,
+    /// Rows beyond the first of a name.
+    pub doubled: usize,
+}
+
+/// Looks every thanked name up among the rows whose name matches `pattern` (a Postgres
+/// regular expression), once the queue has drained.
+pub async fn tally(launched: &crate::xtask::Launched, pattern: &str, thanked: &[String]) -> Tally {
+    crate::http::wait_until_drained(&launched.base(), Duration::from_secs(180)).await;
+    let sql = format!("copy (select name from cats where name ~ '{pattern}') to stdout");
+    let stored = launched.run_ok(&["psql", "-c", &sql]);
+    let stored: Vec<&str> = stored.lines().collect();
+    let unique: std::collections::HashSet<&str> = stored.iter().copied().collect();
+    Tally {
+        stored: stored.len(),
+        missing: thanked
+            .iter()
+            .filter(|name| !unique.contains(name.as_str()))
+            .count(),
+        doubled: stored.len() - unique.len(),
+    }
+}

@@ -1,0 +1,107 @@
+//! Step 07: a lab of three Docker-in-Docker nodes in one swarm, with a registry, and step
+//! 06's stack spread over it. One test, since the lab takes a while to build: it looks at the
+//! nodes and where the tasks run, then, under continuous load, drains a node and kills
+//! another, counting every request and looking every thanked answer up in Postgres.
+
+use std::{collections::HashSet, time::Duration};
+
+use tests::{
+    load::{Load, send_failed_again, tally},
+    xtask::{Launched, snapshot_settings},
+};
+
+/// The nodes of `ps`'s `docker stack ps` lines for `service` (the NODE column).
+fn nodes_of(ps: &str, service: &str) -> HashSet<String> {
+    ps.lines()
+        .filter(|line| line.contains(&format!("_{service}.")))
+        .filter_map(|line| {
+            line.split_whitespace()
+                .find(|word| word.starts_with("node"))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// Three nodes Ready; app and worker tasks on at least two of them; a form through
+/// 127.0.0.1 lands in Postgres; under load, draining a node fails no request and loses
+/// nothing; killing a node is healed on the others with every thanked answer stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
+    let launched = Launched::up(7);
+    let ps = launched.run_ok(&["ps"]);
+    let filters = [
+        (r"\b[a-z0-9]{25}\b", "[node id]"),
+        (r"(?m)^[a-z0-9]{12}\b", "[id]        "),
+        (
+            r"\b(Running|Starting|Preparing) (less than a second|(about )?(an?|\d+) (seconds?|minutes?)) ago",
+            "$1 [time] ago",
+        ),
+        // Docker pads each column to its longest entry, which the times above change.
+        (r"[ ]{2,}", "   "),
+        (r"(?m)[ ]+$", ""),
+    ];
+    let node_ls: String = ps.lines().take(4).collect::<Vec<_>>().join("\n");
+    snapshot_settings(&launched, &filters).bind(|| {
+        insta::assert_snapshot!("nodes", node_ls);
+    });
+    assert_eq!(ps.matches(" Ready ").count(), 3, "three nodes Ready:\n{ps}");
+    for service in ["app", "worker"] {
+        let nodes = nodes_of(&ps, service);
+        assert!(nodes.len() >= 2, "{service} tasks run on {nodes:?}:\n{ps}");
+    }
+    launched.assert_resend_kept_once().await;
+    let page = tests::http::Remote::new(launched.base())
+        .get_text("/")
+        .await;
+    assert!(
+        page.contains(" on node"),
+        "the page says which node answered: {page}"
+    );
+
+    let load = Load::start(launched.base(), "drain");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let drained = launched.run_ok(&["drain", "node2"]);
+    assert!(drained.contains("Drain"), "{drained}");
+    let after = launched.run_ok(&["ps"]);
+    assert!(
+        !nodes_of(&after, "app").contains("node2") && !nodes_of(&after, "worker").contains("node2"),
+        "nothing runs on the drained node:\n{after}"
+    );
+    launched.run_ok(&["activate", "node2"]);
+    let failed_in_drain = load.failed();
+
+    load.phase("lost");
+    let killed = launched.run_ok(&["kill-node", "node3"]);
+    assert!(killed.contains("Down"), "{killed}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ledger = load.stop().await;
+    let failed = ledger.failed.len();
+    // A visitor whose request failed while a node was lost sends the form again.
+    let thanked = send_failed_again(&launched.base(), ledger).await;
+    let tally = tally(&launched, "^(drain|lost)-", &thanked).await;
+    eprintln!(
+        "thanked {}, failed while draining {}, failed when a node was lost {}, stored {}",
+        thanked.len(),
+        failed_in_drain.len(),
+        failed - failed_in_drain.len(),
+        tally.stored
+    );
+    assert!(
+        thanked.len() > 100,
+        "enough load to prove something: {}",
+        thanked.len()
+    );
+    assert!(
+        failed_in_drain.is_empty(),
+        "failed while draining: {failed_in_drain:?}"
+    );
+    let summary = format!(
+        "failed requests while node2 was drained: {}\n\
+         thanked answers missing from Postgres: {}\n\
+         names stored more than once: {}",
+        failed_in_drain.len(),
+        tally.missing,
+        tally.doubled
+    );
+    insta::assert_snapshot!("under_load", summary);
+}

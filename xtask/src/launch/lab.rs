@@ -1,0 +1,330 @@
+//! Step 07: a lab of Docker engines, each in a privileged container on a network of its own,
+//! made into one swarm, with a registry they all pull from; then step 06's stack, spread over
+//! them.
+//!
+//! The runner talks to the manager's engine through its socket, which the manager's container
+//! shares in a folder under target/lab/: with DOCKER_HOST pointing there, every `docker`
+//! command of the stack launcher works on the lab's swarm unchanged. Nothing is sent over the
+//! network but to 127.0.0.1 (the survey, the registry) and between the lab's own containers.
+
+use std::{path::PathBuf, time::Instant};
+
+use anyhow::{Context, bail};
+use xshell::cmd;
+
+use super::{Launcher, NodeOp, On, Up, labelled, stack};
+use crate::images::Images;
+
+/// Several engines in containers, one swarm.
+pub struct Lab;
+
+/// How many nodes `up` starts: one manager and two workers.
+pub const NODES: u32 = 3;
+
+/// The registry's name on the lab's network, as the nodes reach it.
+const REGISTRY: &str = "registry:5000";
+
+fn node(on: &On<'_>, n: u32) -> String {
+    format!("{}-node{n}", on.project)
+}
+
+/// The folder the manager's container shares its engine's socket in.
+fn socket_dir(on: &On<'_>) -> PathBuf {
+    on.sh.current_dir().join("target/lab").join(&on.project)
+}
+
+/// `DOCKER_HOST` for the manager's engine.
+fn manager_host(on: &On<'_>) -> String {
+    format!("unix://{}/docker.sock", socket_dir(on).display())
+}
+
+/// Runs `f` with every docker command going to the lab's manager.
+fn on_manager<T>(on: &On<'_>, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    if !socket_dir(on).join("docker.sock").exists() {
+        bail!("the lab {} is not up: `cargo xtask step 7 up`", on.project);
+    }
+    let _host = on.sh.push_env("DOCKER_HOST", manager_host(on));
+    f()
+}
+
+/// Waits until the engine in `container` answers.
+fn wait_engine(on: &On<'_>, container: &str) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let started = Instant::now();
+    while !crate::docker::succeeds(cmd!(sh, "docker exec {container} docker info")) {
+        if started.elapsed() > std::time::Duration::from_secs(90) {
+            let logs = cmd!(sh, "docker logs --tail 20 {container}")
+                .quiet()
+                .ignore_stderr()
+                .read()
+                .unwrap_or_default();
+            bail!("the engine in {container} did not start within 90 s:\n{logs}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    Ok(())
+}
+
+/// Tags each of `images` for the lab's registry, pushes it through 127.0.0.1, and returns
+/// the names the nodes pull them by.
+fn push(
+    on: &On<'_>,
+    images: &[(&'static str, String)],
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let sh = on.sh;
+    let registry = labelled::container(on, "registry");
+    let published = cmd!(sh, "docker port {registry} 5000/tcp").quiet().read()?;
+    let local = published
+        .lines()
+        .find(|l| l.starts_with("127.0.0.1:"))
+        .context("the registry's port on 127.0.0.1")?
+        .to_owned();
+    let mut named = Vec::new();
+    for (variable, image) in images {
+        let path = image.split('@').next().unwrap_or(image);
+        let (pushed, pulled) = (format!("{local}/{path}"), format!("{REGISTRY}/{path}"));
+        cmd!(sh, "docker tag {image} {pushed}").run()?;
+        cmd!(sh, "docker push --quiet {pushed}")
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("pushing {image} to the lab's registry"))?;
+        named.push((*variable, pulled));
+    }
+    Ok(named)
+}
+
+impl Launcher for Lab {
+    fn up(&self, on: &On<'_>, up: Up, images: &Images) -> anyhow::Result<()> {
+        let sh = on.sh;
+        let lab = crate::images::ensure_lab(sh)?;
+        let label = labelled::label_arg(on);
+        let network = format!("{}-lab", on.project);
+        cmd!(sh, "docker network create --label {label} {network}")
+            .ignore_stdout()
+            .run()
+            .context("creating the lab's network")?;
+        let (registry, registry_data) = (
+            labelled::container(on, "registry"),
+            format!("{}-registry", on.project),
+        );
+        cmd!(sh, "docker volume create --label {label} {registry_data}")
+            .ignore_stdout()
+            .run()?;
+        let registry_image = &lab.registry;
+        cmd!(
+            sh,
+            "docker run --detach --name {registry} --label {label} --network {network} --network-alias registry --publish 127.0.0.1::5000 --volume {registry_data}:/var/lib/registry {registry_image}"
+        )
+        .ignore_stdout()
+        .run()
+        .context("starting the registry")?;
+
+        let sockets = socket_dir(on);
+        std::fs::create_dir_all(&sockets)
+            .with_context(|| format!("creating {}", sockets.display()))?;
+        let sockets = sockets.display().to_string();
+        let node_image = &lab.node;
+        for n in 1..=NODES {
+            let (name, alias, data) = (
+                node(on, n),
+                format!("node{n}"),
+                format!("{}-node{n}", on.project),
+            );
+            cmd!(sh, "docker volume create --label {label} {data}")
+                .ignore_stdout()
+                .run()?;
+            // The manager publishes the survey's port, on this machine's loopback only, and
+            // shares its engine's socket with the runner.
+            let manager: Vec<String> = if n == 1 {
+                vec![
+                    "--publish".into(),
+                    format!("127.0.0.1:{0}:{0}", up.port),
+                    "--volume".into(),
+                    format!("{sockets}:/run/lab"),
+                ]
+            } else {
+                Vec::new()
+            };
+            // The image's entry point adds the engine's usual socket; node1 gets a second one.
+            let shared: Vec<&str> = if n == 1 {
+                vec!["--host=unix:///run/lab/docker.sock"]
+            } else {
+                Vec::new()
+            };
+            cmd!(
+                sh,
+                "docker run --detach --privileged --name {name} --hostname {alias} --label {label} --network {network} --network-alias {alias} --env DOCKER_TLS_CERTDIR= --volume {data}:/var/lib/docker {manager...} {node_image} {shared...} --insecure-registry {REGISTRY}"
+            )
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("starting {name}"))?;
+        }
+        for n in 1..=NODES {
+            wait_engine(on, &node(on, n))?;
+        }
+        let manager = node(on, 1);
+        cmd!(
+            sh,
+            "docker exec {manager} docker swarm init --advertise-addr eth0"
+        )
+        .ignore_stdout()
+        .run()
+        .context("making the swarm on node1")?;
+        let token = cmd!(
+            sh,
+            "docker exec {manager} docker swarm join-token --quiet worker"
+        )
+        .quiet()
+        .read()?;
+        for n in 2..=NODES {
+            let name = node(on, n);
+            cmd!(
+                sh,
+                "docker exec {name} docker swarm join --token {token} node1:2377"
+            )
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("joining {name} to the swarm"))?;
+        }
+        // The data lives where the database and Redis run: on node1, which `up` labels so.
+        cmd!(
+            sh,
+            "docker exec {manager} docker node update --label-add survey-data=true node1"
+        )
+        .ignore_stdout()
+        .run()?;
+        let pulled = push(
+            on,
+            &[
+                ("APP_IMAGE", on.step.image()),
+                ("POSTGRES_IMAGE", images.postgres.clone()),
+                ("REDIS_IMAGE", images.redis.clone()),
+                ("HAPROXY_IMAGE", images.haproxy.clone()),
+            ],
+        )?;
+        on_manager(on, || stack::deploy(on, up, &pulled))
+    }
+
+    fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
+        let sh = on.sh;
+        labelled::down(on)?;
+        let dir = socket_dir(on);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
+        let label = format!("label=survey.project={}", on.project);
+        let names = cmd!(sh, "docker volume ls --quiet --filter {label}")
+            .quiet()
+            .read()?;
+        let names: Vec<&str> = names.split_whitespace().collect();
+        if volumes && !names.is_empty() {
+            cmd!(sh, "docker volume rm {names...}")
+                .ignore_stdout()
+                .run()?;
+        } else if !names.is_empty() {
+            println!(
+                "The nodes' and the registry's volumes are kept ({}): `down --volumes` deletes them.",
+                names.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    fn ps(&self, on: &On<'_>) -> anyhow::Result<()> {
+        on_manager(on, || {
+            cmd!(on.sh, "docker node ls").run()?;
+            super::stack::Stack.ps(on)
+        })
+    }
+
+    fn logs(&self, on: &On<'_>, follow: bool) -> anyhow::Result<()> {
+        on_manager(on, || super::stack::Stack.logs(on, follow))
+    }
+
+    fn container(&self, on: &On<'_>, service: &str) -> anyhow::Result<String> {
+        on_manager(on, || super::stack::Stack.container(on, service))
+    }
+
+    fn exec<'a>(
+        &self,
+        on: &'a On<'_>,
+        service: &str,
+        stdin: bool,
+        tty: bool,
+    ) -> anyhow::Result<xshell::Cmd<'a>> {
+        // The data's services run on node1, whose engine the runner reaches.
+        let container = self.container(on, service)?;
+        let sh = on.sh;
+        let host = manager_host(on);
+        let (stdin, tty) = (stdin.then_some("--interactive"), tty.then_some("--tty"));
+        Ok(cmd!(
+            sh,
+            "docker --host {host} exec {stdin...} {tty...} {container}"
+        ))
+    }
+
+    fn scale(&self, on: &On<'_>, workers: u32) -> anyhow::Result<()> {
+        on_manager(on, || super::stack::Stack.scale(on, workers))
+    }
+
+    fn node(&self, on: &On<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
+        let sh = on.sh;
+        match op {
+            NodeOp::Drain | NodeOp::Activate => {
+                let availability = if op == NodeOp::Drain {
+                    "drain"
+                } else {
+                    "active"
+                };
+                on_manager(on, || {
+                    cmd!(
+                        sh,
+                        "docker node update --availability {availability} {name}"
+                    )
+                    .ignore_stdout()
+                    .run()
+                    .with_context(|| format!("setting {name} to {availability}"))?;
+                    stack::wait_converged(on, stack::UP_PATIENCE)?;
+                    cmd!(sh, "docker node ls").run()?;
+                    Ok(())
+                })
+            }
+            NodeOp::Kill => {
+                let Some(n) = name
+                    .strip_prefix("node")
+                    .and_then(|n| n.parse::<u32>().ok())
+                else {
+                    bail!("the lab's nodes are node1 to node{NODES}");
+                };
+                if n == 1 {
+                    bail!(
+                        "node1 is the manager, and the runner's way into the swarm: kill node2 or node3"
+                    );
+                }
+                let container = node(on, n);
+                cmd!(sh, "docker kill {container}").ignore_stdout().run()?;
+                on_manager(on, || {
+                    // Swarm notices a silent node after its heartbeats stop (a few seconds),
+                    // then starts the node's tasks elsewhere.
+                    let started = Instant::now();
+                    loop {
+                        let format = "{{.Status.State}}";
+                        let state = cmd!(sh, "docker node inspect --format {format} {name}")
+                            .quiet()
+                            .read()?;
+                        if state.trim() == "down" {
+                            break;
+                        }
+                        if started.elapsed() > std::time::Duration::from_secs(60) {
+                            bail!("the swarm did not see {name} go down within a minute");
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(500));
+                    }
+                    stack::wait_converged(on, stack::UP_PATIENCE)?;
+                    cmd!(sh, "docker node ls").run()?;
+                    Ok(())
+                })
+            }
+        }
+    }
+}
