@@ -109,6 +109,9 @@ fn prepare_docker(sh: &Shell, steps: &[crate::steps::Step]) -> anyhow::Result<()
     crate::docker::require_compose_v2(sh)?;
     let images = crate::images::ensure(sh, false)?;
     images.export(sh);
+    let lab = crate::images::ensure_lab(sh)?;
+    sh.set_var("DIND_IMAGE", &lab.node);
+    sh.set_var("REGISTRY_IMAGE", &lab.registry);
     for step in steps {
         crate::images::build_app(sh, step, &images, crate::images::Progress::Quiet)?;
     }
