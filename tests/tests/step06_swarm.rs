@@ -136,19 +136,38 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
             );
         }
 
+        // Every task runs hardened, as the stack file asks.
+        for id in containers.split_whitespace() {
+            let host = docker(&["inspect", "--format", "{{.Name}} {{json .HostConfig}}", id]);
+            let (name, json) = host.trim().split_once(' ').expect("a name and a config");
+            let host: serde_json::Value = serde_json::from_str(json).expect("JSON");
+            let drops_all = host["CapDrop"]
+                .as_array()
+                .is_some_and(|caps| caps.iter().any(|c| c == "ALL"));
+            assert!(
+                host["ReadonlyRootfs"] == true,
+                "{name}: a read-only root filesystem"
+            );
+            assert!(drops_all, "{name}: cap_drop ALL");
+            assert!(
+                host["Memory"].as_i64().is_some_and(|m| m > 0),
+                "{name}: a memory limit"
+            );
+            assert!(
+                host["PidsLimit"].as_i64().is_some_and(|p| p > 0),
+                "{name}: a pids limit"
+            );
+            assert!(
+                host["LogConfig"]["Config"]["max-size"].is_string(),
+                "{name}: rotated logs"
+            );
+        }
+
         // Under load: a rolling update, a broken one, and two killed tasks.
         let load = Load::start(launched.base(), "update");
         tokio::time::sleep(Duration::from_secs(2)).await;
 
-        let update = launched.run_ok(&["update"]);
-        assert!(update.contains("update completed"), "{update}");
-        let page = tests::http::Remote::new(launched.base())
-            .get_text("/")
-            .await;
-        assert!(
-            page.contains(", version 2</footer>"),
-            "the new version answers: {page}"
-        );
+        launched.assert_updates_to(2).await;
 
         load.phase("broken");
         let broken = launched.run_ok(&["update", "--broken"]);
