@@ -193,6 +193,18 @@ impl Launched {
         );
     }
 
+    /// Runs `update` (steps 06 and 07), which must complete, and checks that the page then
+    /// comes from `version`.
+    pub async fn assert_updates_to(&self, version: u32) {
+        let update = self.run_ok(&["update"]);
+        assert!(update.contains("update completed"), "{update}");
+        let page = crate::http::Remote::new(self.base()).get_text("/").await;
+        assert!(
+            page.contains(&format!(", version {version}</footer>")),
+            "version {version} answers: {page}"
+        );
+    }
+
     /// Fails unless every running container of this copy runs hardened, as the Compose files
     /// ask: a read-only root filesystem, every capability dropped (a service adds back only
     /// its own), no-new-privileges, memory and process limits, and rotated logs.

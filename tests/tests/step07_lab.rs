@@ -1,7 +1,8 @@
 //! Step 07: a lab of three Docker-in-Docker nodes in one swarm, with a registry, and step
 //! 06's stack spread over it. One test, since the lab takes a while to build: it looks at the
-//! nodes and where the tasks run, then, under continuous load, drains a node and kills
-//! another, counting every request and looking every thanked answer up in Postgres.
+//! nodes and where the tasks run, then, under continuous load, drains a node, rolls out a new
+//! version and kills a node, counting every request and looking every thanked answer up in
+//! Postgres.
 
 use std::{collections::HashSet, time::Duration};
 
@@ -23,8 +24,9 @@ fn nodes_of(ps: &str, service: &str) -> HashSet<String> {
 }
 
 /// Three nodes Ready; app and worker tasks on at least two of them; a form through
-/// 127.0.0.1 lands in Postgres; under load, draining a node fails no request and loses
-/// nothing; killing a node is healed on the others with every thanked answer stored once.
+/// 127.0.0.1 lands in Postgres; under load, draining a node and a rolling update across the
+/// nodes fail no request and lose nothing; killing a node is healed on the others with every
+/// thanked answer stored once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     let launched = Launched::up(7);
@@ -68,6 +70,10 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
         "nothing runs on the drained node:\n{after}"
     );
     launched.run_ok(&["activate", "node2"]);
+
+    // A rolling update across the nodes: the new version goes through the registry.
+    load.phase("update");
+    launched.assert_updates_to(2).await;
     let failed_in_drain = load.failed();
 
     load.phase("lost");
@@ -78,9 +84,9 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     let failed = ledger.failed.len();
     // A visitor whose request failed while a node was lost sends the form again.
     let thanked = send_failed_again(&launched.base(), ledger).await;
-    let tally = tally(&launched, "^(drain|lost)-", &thanked).await;
+    let tally = tally(&launched, "^(drain|update|lost)-", &thanked).await;
     eprintln!(
-        "thanked {}, failed while draining {}, failed when a node was lost {}, stored {}",
+        "thanked {}, failed while draining or updating {}, failed when a node was lost {}, stored {}",
         thanked.len(),
         failed_in_drain.len(),
         failed - failed_in_drain.len(),
@@ -93,10 +99,10 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     );
     assert!(
         failed_in_drain.is_empty(),
-        "failed while draining: {failed_in_drain:?}"
+        "failed while draining or updating: {failed_in_drain:?}"
     );
     let summary = format!(
-        "failed requests while node2 was drained: {}\n\
+        "failed requests while node2 was drained, and in a rolling update across the nodes: {}\n\
          thanked answers missing from Postgres: {}\n\
          names stored more than once: {}",
         failed_in_drain.len(),

@@ -71,26 +71,67 @@ fn push(
     on: &On<'_>,
     images: &[(&'static str, String)],
 ) -> anyhow::Result<Vec<(&'static str, String)>> {
-    let sh = on.sh;
-    let registry = labelled::container(on, "registry");
-    let published = cmd!(sh, "docker port {registry} 5000/tcp").quiet().read()?;
-    let local = published
-        .lines()
-        .find(|l| l.starts_with("127.0.0.1:"))
-        .context("the registry's port on 127.0.0.1")?
-        .to_owned();
-    let mut named = Vec::new();
-    for (variable, image) in images {
+    let registry = Registry::of(on)?;
+    images
+        .iter()
+        .map(|(variable, image)| Ok((*variable, registry.push(image)?)))
+        .collect()
+}
+
+/// The lab's registry, as this machine reaches it (127.0.0.1:PORT) and as the nodes do.
+struct Registry<'a> {
+    on: &'a On<'a>,
+    local: String,
+}
+
+impl<'a> Registry<'a> {
+    fn of(on: &'a On<'a>) -> anyhow::Result<Self> {
+        let sh = on.sh;
+        let registry = labelled::container(on, "registry");
+        let published = cmd!(sh, "docker port {registry} 5000/tcp").quiet().read()?;
+        let local = published
+            .lines()
+            .find(|l| l.starts_with("127.0.0.1:"))
+            .context("the registry's port on 127.0.0.1 (is the lab up?)")?
+            .to_owned();
+        Ok(Self { on, local })
+    }
+
+    /// Tags `image` for the registry, pushes it, returns the name the nodes pull it by.
+    fn push(&self, image: &str) -> anyhow::Result<String> {
+        let sh = self.on.sh;
         let path = image.split('@').next().unwrap_or(image);
-        let (pushed, pulled) = (format!("{local}/{path}"), format!("{REGISTRY}/{path}"));
-        cmd!(sh, "docker tag {image} {pushed}").run()?;
+        let path = path
+            .strip_prefix(&format!("{}/", self.local))
+            .unwrap_or(path);
+        let (pushed, pulled) = (
+            format!("{}/{path}", self.local),
+            format!("{REGISTRY}/{path}"),
+        );
+        if pushed != image {
+            cmd!(sh, "docker tag {image} {pushed}").run()?;
+        }
         cmd!(sh, "docker push --quiet {pushed}")
             .ignore_stdout()
             .run()
             .with_context(|| format!("pushing {image} to the lab's registry"))?;
-        named.push((*variable, pulled));
+        Ok(pulled)
     }
-    Ok(named)
+}
+
+impl stack::Shipping for Registry<'_> {
+    fn swarm_host(&self) -> Option<String> {
+        Some(manager_host(self.on))
+    }
+    fn local_name(&self, running: &str) -> anyhow::Result<String> {
+        match running.strip_prefix(&format!("{REGISTRY}/")) {
+            Some(path) => Ok(format!("{}/{path}", self.local)),
+            None => bail!("the lab runs {running}, which is not from its registry"),
+        }
+    }
+    fn ship(&self, built: &str) -> anyhow::Result<String> {
+        self.push(built)
+    }
 }
 
 impl Launcher for Lab {
@@ -265,6 +306,11 @@ impl Launcher for Lab {
 
     fn scale(&self, on: &On<'_>, workers: u32) -> anyhow::Result<()> {
         on_manager(on, || super::stack::Stack.scale(on, workers))
+    }
+
+    /// As on step 06, but the new version is built here and shipped through the registry.
+    fn update(&self, on: &On<'_>, broken: bool) -> anyhow::Result<()> {
+        stack::update(on, broken, &Registry::of(on)?)
     }
 
     fn node(&self, on: &On<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {

@@ -324,55 +324,7 @@ impl Launcher for Stack {
     }
 
     fn update(&self, on: &On<'_>, broken: bool) -> anyhow::Result<()> {
-        let sh = on.sh;
-        let (app, worker) = (service(on, "app"), service(on, "worker"));
-        let image_format = "{{.Spec.TaskTemplate.ContainerSpec.Image}}";
-        let current = cmd!(sh, "docker service inspect --format {image_format} {app}")
-            .quiet()
-            .read()
-            .context("finding the app's image (is step 6 up?)")?;
-        // A local image has no registry digest: drop one if the reference carries it.
-        let current = current.split('@').next().unwrap_or_default().to_owned();
-        let env_format = "{{range .Config.Env}}{{println .}}{{end}}";
-        let env = cmd!(sh, "docker image inspect --format {env_format} {current}")
-            .quiet()
-            .read()?;
-        let version: u32 = env
-            .lines()
-            .find_map(|l| l.strip_prefix("SURVEY_VERSION="))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
-        let repository = on.step.image();
-        let (next, dockerfile, services) = if broken {
-            // Listens on 5001 while its healthcheck asks 5000: it starts, and never gets
-            // healthy, so Swarm rolls the update back by itself.
-            let tag = format!("{repository}:broken");
-            let file = format!("FROM {current}\nENTRYPOINT [\"/survey\", \"--port\", \"5001\"]\n");
-            (tag, file, vec![app.clone()])
-        } else {
-            let next = version + 1;
-            let tag = format!("{repository}:{next}");
-            let file = format!("FROM {current}\nENV SURVEY_VERSION={next}\n");
-            (tag, file, vec![app.clone(), worker])
-        };
-        eprintln!(
-            "$ docker build --tag {next} -   <<< '{}'",
-            dockerfile.replace('\n', "; ").trim_end_matches("; ")
-        );
-        cmd!(sh, "docker build --quiet --tag {next} -")
-            .stdin(dockerfile)
-            .quiet()
-            .ignore_stdout()
-            .run()
-            .context("building the new version")?;
-        for name in &services {
-            cmd!(sh, "docker service update --detach --image {next} {name}")
-                .ignore_stdout()
-                .run()
-                .with_context(|| format!("updating {name}"))?;
-            watch_update(on, name)?;
-        }
-        Ok(())
+        update(on, broken, &Here)
     }
 
     fn scale(&self, on: &On<'_>, workers: u32) -> anyhow::Result<()> {
@@ -383,6 +335,100 @@ impl Launcher for Stack {
             .context("scaling the workers (is the step up?)")?;
         wait_converged(on, UP_PATIENCE)
     }
+}
+
+/// Where the swarm is, seen from the engine that builds the images: the same engine (step
+/// 06), or one that ships images through a registry (step 07's lab).
+pub(super) trait Shipping {
+    /// The swarm's engine, for `DOCKER_HOST`, when it is not this one.
+    fn swarm_host(&self) -> Option<String>;
+    /// The name, on the building engine, of an image the swarm runs as `running`.
+    fn local_name(&self, running: &str) -> anyhow::Result<String>;
+    /// Makes the image `built` available to the swarm; returns the name the swarm knows.
+    fn ship(&self, built: &str) -> anyhow::Result<String>;
+}
+
+/// The swarm runs on this engine: its images are the swarm's.
+struct Here;
+
+impl Shipping for Here {
+    fn swarm_host(&self) -> Option<String> {
+        None
+    }
+    fn local_name(&self, running: &str) -> anyhow::Result<String> {
+        Ok(running.to_owned())
+    }
+    fn ship(&self, built: &str) -> anyhow::Result<String> {
+        Ok(built.to_owned())
+    }
+}
+
+/// Rolls out a new version of the app (and the workers), or with `broken` one that never gets
+/// healthy, printing the tasks as Swarm replaces them. The new version is a real new image,
+/// built FROM the running one with the next SURVEY_VERSION.
+pub(super) fn update(on: &On<'_>, broken: bool, shipping: &dyn Shipping) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let (app, worker) = (service(on, "app"), service(on, "worker"));
+    let on_swarm = || {
+        shipping
+            .swarm_host()
+            .map(|host| sh.push_env("DOCKER_HOST", host))
+    };
+    let image_format = "{{.Spec.TaskTemplate.ContainerSpec.Image}}";
+    let running = {
+        let _swarm = on_swarm();
+        cmd!(sh, "docker service inspect --format {image_format} {app}")
+            .quiet()
+            .read()
+            .with_context(|| format!("finding the app's image (is step {} up?)", on.step.number))?
+    };
+    // Drop the registry digest a reference may carry: the tag is what is built FROM.
+    let current = shipping.local_name(running.split('@').next().unwrap_or_default())?;
+    let env_format = "{{range .Config.Env}}{{println .}}{{end}}";
+    let env = cmd!(sh, "docker image inspect --format {env_format} {current}")
+        .quiet()
+        .read()?;
+    let version: u32 = env
+        .lines()
+        .find_map(|l| l.strip_prefix("SURVEY_VERSION="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let repository = current
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map_or(current.as_str(), |(repository, _)| repository);
+    let (next, dockerfile, services) = if broken {
+        // Listens on 5001 while its healthcheck asks 5000: it starts, and never gets
+        // healthy, so Swarm rolls the update back by itself.
+        let tag = format!("{repository}:broken");
+        let file = format!("FROM {current}\nENTRYPOINT [\"/survey\", \"--port\", \"5001\"]\n");
+        (tag, file, vec![app.clone()])
+    } else {
+        let next = version + 1;
+        let tag = format!("{repository}:{next}");
+        let file = format!("FROM {current}\nENV SURVEY_VERSION={next}\n");
+        (tag, file, vec![app.clone(), worker])
+    };
+    eprintln!(
+        "$ docker build --tag {next} -   <<< '{}'",
+        dockerfile.replace('\n', "; ").trim_end_matches("; ")
+    );
+    cmd!(sh, "docker build --quiet --tag {next} -")
+        .stdin(dockerfile)
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .context("building the new version")?;
+    let next = shipping.ship(&next)?;
+    let _swarm = on_swarm();
+    for name in &services {
+        cmd!(sh, "docker service update --detach --image {next} {name}")
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("updating {name}"))?;
+        watch_update(on, name)?;
+    }
+    Ok(())
 }
 
 /// Follows a rolling update of `name`, printing its state and tasks as they change, until it
