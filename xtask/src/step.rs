@@ -262,20 +262,18 @@ fn psql(on: &On<'_>, sql: Option<&str>) -> anyhow::Result<()> {
 fn backup(on: &On<'_>, file: &str) -> anyhow::Result<()> {
     needs_volume(on, "backup")?;
     docker::require_engine(on.sh)?;
-    eprintln!(
-        "$ docker compose ... exec -T db pg_dump -U survey -d survey --clean --if-exists > {file}"
-    );
-    let dump = on
-        .exec("db", false, false)?
-        .args([
-            "pg_dump",
-            "-U",
-            "survey",
-            "-d",
-            "survey",
-            "--clean",
-            "--if-exists",
-        ])
+    // The real command, printed with the redirection a learner would type.
+    let dump = on.exec("db", false, false)?.args([
+        "pg_dump",
+        "-U",
+        "survey",
+        "-d",
+        "survey",
+        "--clean",
+        "--if-exists",
+    ]);
+    eprintln!("$ {dump} > {file}");
+    let dump = dump
         .quiet()
         .read()
         .context("dumping the database (is the step up?)")?;
@@ -296,19 +294,19 @@ fn restore(on: &On<'_>, file: &str) -> anyhow::Result<()> {
         .sh
         .read_file(file)
         .with_context(|| format!("reading the backup {file}"))?;
-    eprintln!("$ docker compose ... exec -T db psql -U survey -d survey < {file}");
-    on.exec("db", true, false)?
-        .args([
-            "psql",
-            "-U",
-            "survey",
-            "-d",
-            "survey",
-            "--quiet",
-            "-v",
-            "ON_ERROR_STOP=1",
-        ])
-        .stdin(dump)
+    let load = on.exec("db", true, false)?.args([
+        "psql",
+        "-U",
+        "survey",
+        "-d",
+        "survey",
+        "--quiet",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ]);
+    eprintln!("$ {load} < {file}");
+    load.stdin(dump)
+        .quiet()
         .ignore_stdout()
         .run()
         .context("restoring the backup (is the step up?)")?;

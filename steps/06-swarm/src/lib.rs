@@ -108,18 +108,15 @@ pub fn with_password_file(redis_url: &str, file: &Path) -> Result<String, Secret
 
 /// What the foot of every page says, e.g. "task survey-06_app.2 on node vm, version 1".
 pub fn answered_by(args: &SwarmArgs) -> String {
-    let mut who = Vec::new();
-    if let Some(task) = &args.task_name {
-        who.push(format!("task {task}"));
-    }
-    if let Some(node) = &args.node_name {
-        who.push(format!("on node {node}"));
-    }
-    who.push(format!("version {}", args.version));
-    let last = who.pop().unwrap_or_default();
-    match who.is_empty() {
-        true => last,
-        false => format!("{}, {last}", who.join(" ")),
+    let task = args.task_name.as_ref().map(|task| format!("task {task}"));
+    let node = args
+        .node_name
+        .as_ref()
+        .map(|node| format!("on node {node}"));
+    let who: Vec<String> = task.into_iter().chain(node).collect();
+    match who.as_slice() {
+        [] => format!("version {}", args.version),
+        _ => format!("{}, version {}", who.join(" "), args.version),
     }
 }
 
