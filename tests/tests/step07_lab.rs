@@ -77,6 +77,12 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     let failed_in_drain = load.failed();
 
     load.phase("lost");
+    let missing = launched.run(&["kill-node", "node4"]);
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && said.contains("its nodes are node1, node2, node3"),
+        "a node the lab lacks is named as such: {said}"
+    );
     let killed = launched.run_ok(&["kill-node", "node3"]);
     assert!(killed.contains("Down"), "{killed}");
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -110,4 +116,42 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
         tally.doubled
     );
     insta::assert_snapshot!("under_load", summary);
+}
+
+/// The size of the lab is checked before anything starts, and only step 7 has one.
+#[test]
+fn a_lab_size_out_of_range_is_refused() {
+    for (args, expected) in [
+        (
+            &[
+                "step",
+                "7",
+                "up",
+                "--nodes",
+                "1",
+                "--project",
+                "survey-test-one-node",
+            ][..],
+            "step 7's lab has 2 to 9 nodes",
+        ),
+        (
+            &[
+                "step",
+                "3",
+                "up",
+                "--nodes",
+                "2",
+                "--project",
+                "survey-test-no-lab",
+            ][..],
+            "step 3 runs on this machine's engine alone; step 7 runs a lab of nodes",
+        ),
+    ] {
+        let output = tests::xtask::xtask(args);
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && said.contains(expected),
+            "{args:?}: {said}"
+        );
+    }
 }

@@ -146,8 +146,15 @@ impl Bench {
             .local_addr()?
             .port();
         eprintln!("\n==> step {}: up on 127.0.0.1:{port}", step.number);
-        let result = crate::step::up(&on, Up { port, workers })
-            .and_then(|()| self.measure_running(&on, port, workers));
+        let result = crate::step::up(
+            &on,
+            Up {
+                port,
+                workers,
+                nodes: None,
+            },
+        )
+        .and_then(|()| self.measure_running(&on, port, workers));
         eprintln!("==> step {}: down", step.number);
         crate::step::down(&on, true)?;
         result

@@ -31,9 +31,12 @@ enum Action {
         /// Port on 127.0.0.1 to publish the survey on.
         #[arg(long, default_value_t = 2154)]
         port: u16,
-        /// How many workers to start (steps 5 and 6).
+        /// How many workers to start (steps 5 to 7).
         #[arg(long)]
         workers: Option<u32>,
+        /// How many nodes step 7's lab has (node1 is the manager; 2 to 9, 3 unless told).
+        #[arg(long)]
+        nodes: Option<u32>,
     },
     /// Change the number of workers of a running step 5 or 6: `scale 5`.
     Scale {
@@ -111,7 +114,18 @@ impl StepCmd {
         let project = self.project.unwrap_or_else(|| step.default_project());
         let on = On { sh, step, project };
         match self.action {
-            Action::Up { port, workers } => up(&on, Up { port, workers }),
+            Action::Up {
+                port,
+                workers,
+                nodes,
+            } => up(
+                &on,
+                Up {
+                    port,
+                    workers,
+                    nodes,
+                },
+            ),
             Action::Scale { workers } => scale(&on, workers),
             Action::Update { broken } => {
                 docker::require_engine(sh)?;
@@ -155,6 +169,9 @@ pub fn up(on: &On<'_>, up: Up) -> anyhow::Result<()> {
     if up.workers.is_some() {
         needs_workers(on)?;
     }
+    if let Some(nodes) = up.nodes {
+        needs_nodes(on, nodes)?;
+    }
     docker::require_engine(on.sh)?;
     docker::require_free_port(up.port)?;
     let images = build(on)?;
@@ -192,6 +209,30 @@ fn needs_workers(on: &On<'_>) -> anyhow::Result<()> {
             "step {} has no workers; step {} has",
             on.step.number,
             with.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn needs_nodes(on: &On<'_>, nodes: u32) -> anyhow::Result<()> {
+    let Some(range) = on.step.nodes else {
+        let with: Vec<String> = STEPS
+            .iter()
+            .filter(|s| s.nodes.is_some())
+            .map(|s| s.number.to_string())
+            .collect();
+        bail!(
+            "step {} runs on this machine's engine alone; step {} runs a lab of nodes",
+            on.step.number,
+            with.join(", ")
+        );
+    };
+    if !(range.min..=range.max).contains(&nodes) {
+        bail!(
+            "step {}'s lab has {} to {} nodes (the app's three replicas, at most two per node, need two)",
+            on.step.number,
+            range.min,
+            range.max
         );
     }
     Ok(())

@@ -17,6 +17,16 @@ pub struct Step {
     pub workers: bool,
     /// The named volume that keeps the data across `down` and `up`, if any.
     pub volume: Option<&'static str>,
+    /// A lab of nodes that `up --nodes N` sizes, if the step runs one.
+    pub nodes: Option<Nodes>,
+}
+
+/// How many nodes a lab may have, and has unless told.
+#[derive(Debug, Clone, Copy)]
+pub struct Nodes {
+    pub min: u32,
+    pub default: u32,
+    pub max: u32,
 }
 
 /// Every step that exists so far.
@@ -28,6 +38,7 @@ pub const STEPS: &[Step] = &[
         database: false,
         workers: false,
         volume: None,
+        nodes: None,
     },
     Step {
         number: 2,
@@ -36,6 +47,7 @@ pub const STEPS: &[Step] = &[
         database: true,
         workers: false,
         volume: None,
+        nodes: None,
     },
     Step {
         number: 3,
@@ -44,6 +56,7 @@ pub const STEPS: &[Step] = &[
         database: true,
         workers: false,
         volume: None,
+        nodes: None,
     },
     Step {
         number: 4,
@@ -52,6 +65,7 @@ pub const STEPS: &[Step] = &[
         database: true,
         workers: false,
         volume: Some("donut-data"),
+        nodes: None,
     },
     Step {
         number: 5,
@@ -60,6 +74,7 @@ pub const STEPS: &[Step] = &[
         database: true,
         workers: true,
         volume: Some("donut-data"),
+        nodes: None,
     },
     Step {
         number: 6,
@@ -68,6 +83,7 @@ pub const STEPS: &[Step] = &[
         database: true,
         workers: true,
         volume: Some("donut-data"),
+        nodes: None,
     },
     Step {
         number: 7,
@@ -76,6 +92,12 @@ pub const STEPS: &[Step] = &[
         database: true,
         workers: true,
         volume: Some("donut-data"),
+        nodes: Some(Nodes {
+            // The app's three replicas, at most two per node, need two nodes.
+            min: 2,
+            default: 3,
+            max: 9,
+        }),
     },
 ];
 

@@ -18,14 +18,27 @@ use crate::images::Images;
 /// Several engines in containers, one swarm.
 pub struct Lab;
 
-/// How many nodes `up` starts: one manager and two workers.
-pub const NODES: u32 = 3;
-
 /// The registry's name on the lab's network, as the nodes reach it.
 const REGISTRY: &str = "registry:5000";
 
 fn node(on: &On<'_>, n: u32) -> String {
     format!("{}-node{n}", on.project)
+}
+
+/// The numbers of the lab's nodes that exist, running or not.
+fn nodes(on: &On<'_>) -> anyhow::Result<Vec<u32>> {
+    let sh = on.sh;
+    let (label, format) = (format!("label=survey.project={}", on.project), "{{.Names}}");
+    let names = cmd!(sh, "docker ps --all --filter {label} --format {format}")
+        .quiet()
+        .read()?;
+    let prefix = format!("{}-node", on.project);
+    let mut numbers: Vec<u32> = names
+        .lines()
+        .filter_map(|name| name.strip_prefix(&prefix)?.parse().ok())
+        .collect();
+    numbers.sort_unstable();
+    Ok(numbers)
 }
 
 /// The folder the manager's container shares its engine's socket in.
@@ -165,7 +178,11 @@ impl Launcher for Lab {
             .with_context(|| format!("creating {}", sockets.display()))?;
         let sockets = sockets.display().to_string();
         let node_image = &lab.node;
-        for n in 1..=NODES {
+        let count = up
+            .nodes
+            .or(on.step.nodes.map(|n| n.default))
+            .context("this step has no lab of nodes")?;
+        for n in 1..=count {
             let (name, alias, data) = (
                 node(on, n),
                 format!("node{n}"),
@@ -200,7 +217,7 @@ impl Launcher for Lab {
             .run()
             .with_context(|| format!("starting {name}"))?;
         }
-        for n in 1..=NODES {
+        for n in 1..=count {
             wait_engine(on, &node(on, n))?;
         }
         let manager = node(on, 1);
@@ -217,7 +234,7 @@ impl Launcher for Lab {
         )
         .quiet()
         .read()?;
-        for n in 2..=NODES {
+        for n in 2..=count {
             let name = node(on, n);
             cmd!(
                 sh,
@@ -336,15 +353,26 @@ impl Launcher for Lab {
                 })
             }
             NodeOp::Kill => {
+                let numbers = nodes(on)?;
                 let Some(n) = name
                     .strip_prefix("node")
                     .and_then(|n| n.parse::<u32>().ok())
+                    .filter(|n| numbers.contains(n))
                 else {
-                    bail!("the lab's nodes are node1 to node{NODES}");
+                    let names: Vec<String> = numbers.iter().map(|n| format!("node{n}")).collect();
+                    bail!(
+                        "there is no {name} in the lab {}: its nodes are {}",
+                        on.project,
+                        if names.is_empty() {
+                            "none (is it up?)".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
+                    );
                 };
                 if n == 1 {
                     bail!(
-                        "node1 is the manager, and the runner's way into the swarm: kill node2 or node3"
+                        "node1 is the manager, and the runner's way into the swarm: kill another node"
                     );
                 }
                 let container = node(on, n);

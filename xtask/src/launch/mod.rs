@@ -48,6 +48,8 @@ pub struct Up {
     pub port: u16,
     /// How many workers, where the step has a pool (`None`: its default).
     pub workers: Option<u32>,
+    /// How many nodes, where the step runs a lab of them (`None`: its default).
+    pub nodes: Option<u32>,
 }
 
 /// One way of running a step: `docker run`, hand-wired containers, Compose, a Swarm stack.
