@@ -24,17 +24,63 @@ pub fn xtask(args: &[&str]) -> Output {
 
 /// Runs `cargo xtask <args>` with extra environment variables.
 pub fn xtask_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    xtask_in(&workspace_root(), args, env)
+}
+
+/// Runs `cargo xtask <args>` in the checkout at `root` (this one, or a copy of it).
+pub fn xtask_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut argv = vec!["cargo", "xtask"];
     argv.extend_from_slice(args);
     crate::commands::record(&argv);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    Command::new(cargo)
+    let mut command = Command::new(cargo);
+    if root != workspace_root() {
+        // A copy builds its runner in a target folder of its own (a shared one would hand this
+        // checkout the copy's runner, which knows the copy as its root), kept under this
+        // checkout's so the next copy starts compiled; its app images get a tag of their own
+        // (the tests beside it use this checkout's).
+        command
+            .env("CARGO_TARGET_DIR", workspace_root().join("target/copy"))
+            .env("SURVEY_TAG", COPY_TAG);
+    }
+    command
         .args(["run", "--quiet", "--package", "xtask", "--"])
         .args(args)
         .envs(env.iter().copied())
-        .current_dir(workspace_root())
+        .current_dir(root)
         .output()
         .expect("cargo runs")
+}
+
+/// The tag of the app images a copy of the checkout builds.
+pub const COPY_TAG: &str = "copy";
+
+/// A copy of this checkout's files (those git tracks, as they are now) in a new temporary
+/// folder: a second clone, to edit without touching this one.
+pub fn copy_of_checkout() -> tempfile::TempDir {
+    let copy = tempfile::tempdir().expect("a temporary folder");
+    let files = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .current_dir(workspace_root())
+        .output()
+        .expect("git runs");
+    assert!(files.status.success(), "git ls-files failed");
+    for file in files.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+        let file = std::str::from_utf8(file).expect("a UTF-8 path");
+        let (from, to) = (workspace_root().join(file), copy.path().join(file));
+        if !from.is_file() {
+            continue; // deleted here, not yet in git
+        }
+        std::fs::create_dir_all(to.parent().expect("a folder")).expect("make its folder");
+        std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copying {file}: {e}"));
+    }
+    copy
 }
 
 /// The commands the runner printed before running them (`$ docker ...`, on stderr).
@@ -61,6 +107,8 @@ pub struct Launched {
     pub up_output: String,
     /// The commands `up` ran, as it printed them (`$ docker ...`).
     pub up_commands: String,
+    /// The checkout it runs from.
+    pub root: PathBuf,
 }
 
 impl Launched {
@@ -71,6 +119,11 @@ impl Launched {
 
     /// Brings step `step` up with extra arguments to `up` (e.g. `--workers 3`).
     pub fn up_with(step: u8, extra: &[&str]) -> Self {
+        Self::up_in(&workspace_root(), step, extra)
+    }
+
+    /// Brings step `step` up from the checkout at `root`.
+    pub fn up_in(root: &std::path::Path, step: u8, extra: &[&str]) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let project = format!(
             "survey-test-{}-{}",
@@ -83,6 +136,7 @@ impl Launched {
             port: free_port(),
             up_output: String::new(),
             up_commands: String::new(),
+            root: root.to_path_buf(),
         };
         let port = launched.port.to_string();
         let mut args = vec!["up", "--port", port.as_str()];
@@ -107,7 +161,7 @@ impl Launched {
         let mut all = vec!["step", step.as_str()];
         all.extend_from_slice(args);
         all.extend_from_slice(&["--project", &self.project]);
-        xtask(&all)
+        xtask_in(&self.root, &all, &[])
     }
 
     /// Like `run`, but panics with the output unless it succeeds; returns stdout.

@@ -1,15 +1,14 @@
-//! `cargo xtask bench` runs end to end (one short run): the book includes the table it writes
-//! (docs/bench/05-queue.md), so it must not rot. No number is asserted, only that each was measured.
+//! `cargo xtask bench` runs end to end (one short run): the book's tables are rendered from
+//! the report it keeps (docs/bench/report.json), so it must not rot. No number is asserted,
+//! only that each was measured.
 
-/// A one-second bench of steps 04 and 05 completes and writes every figure as JSON, and the
-/// table the book includes as Markdown.
+/// A one-second bench completes and writes every figure as JSON: the learner's (up times,
+/// the edit loop, idle memory, image sizes) and the throughput, with interleaved ratios.
 #[test]
 fn bench_runs_and_reports_every_figure() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let json = dir.path().join("bench.json");
     let json_arg = json.to_str().expect("a UTF-8 path");
-    let markdown = dir.path().join("bench.md");
-    let markdown_arg = markdown.to_str().expect("a UTF-8 path");
     let output = tests::xtask::xtask(&[
         "bench",
         "--duration",
@@ -18,8 +17,6 @@ fn bench_runs_and_reports_every_figure() {
         "1",
         "--json",
         json_arg,
-        "--markdown",
-        markdown_arg,
     ]);
     assert!(
         output.status.success(),
@@ -29,20 +26,30 @@ fn bench_runs_and_reports_every_figure() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report"))
             .expect("valid JSON");
-    let table = std::fs::read_to_string(&markdown).expect("the Markdown report");
+    let printed = tests::xtask::stdout(&output);
     assert!(
-        table.contains("| step 04 `POST /` (a committed row per request) |")
-            && table.contains("Ratios within that run:"),
-        "{table}"
+        printed.contains("step 04 POST / (a committed row per request)")
+            && printed.contains("Ratios:"),
+        "{printed}"
     );
     for figure in [
+        "/learner/edit_to_running_seconds/median",
+        "/learner/up_seconds/0/value",
+        "/learner/up_seconds/5/value",
+        "/learner/idle_memory_mib/0/value",
+        "/learner/idle_memory_mib/1/value",
+        "/learner/image_mb/quick",
+        "/learner/image_mb/release",
         "/direct/get/per_second",
         "/direct/post/per_second",
-        "/direct/pgbench_inserts_per_second",
+        "/direct/pgbench_socket_per_second",
+        "/direct/pgbench_network_per_second",
         "/queue/post/p99_ms",
-        "/queue/drain_rows_per_second",
-        "/ratios/queue_post_over_direct_post",
-        "/queue/post_without_fsync_per_entry/per_second",
+        "/queue_only/drain_rows_per_second",
+        "/queue_only/post_everysec/per_second",
+        "/ratios/queue_post_over_direct_post/median",
+        "/ratios/pgbench_network_over_socket/max",
+        "/machine/cores",
     ] {
         let value = report.pointer(figure).and_then(serde_json::Value::as_f64);
         assert!(
@@ -50,4 +57,11 @@ fn bench_runs_and_reports_every_figure() {
             "{figure} was not measured: {report}"
         );
     }
+    assert!(
+        report
+            .pointer("/machine/measured_on")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|d| d.len() == 10),
+        "the report says when: {report}"
+    );
 }

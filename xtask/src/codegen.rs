@@ -1,5 +1,7 @@
-//! `cargo xtask codegen`: renders `Dockerfile.template` into every step's Dockerfile.
-//! The rendered files are committed (a learner reads them); `--check` fails when one drifts.
+//! `cargo xtask codegen`: renders `Dockerfile.template` into every step's Dockerfile, and the
+//! bench report `cargo xtask bench --save` kept (docs/bench/report.json) into the tables the
+//! book includes. The rendered files are committed (a learner reads them); `--check` fails
+//! when one drifts.
 
 use anyhow::{Context, bail};
 use xshell::Shell;
@@ -22,9 +24,8 @@ impl Codegen {
         let template = sh
             .read_file("Dockerfile.template")
             .context("reading Dockerfile.template")?;
-        let mut stale = Vec::new();
+        let mut files = Vec::new();
         for step in STEPS {
-            let path = step.dockerfile();
             let rendered = format!(
                 "{HEADER}{}",
                 template
@@ -32,6 +33,17 @@ impl Codegen {
                     .replace("{{package}}", &step.package())
                     .replace("{{description}}", &step.description(sh)?)
             );
+            files.push((step.dockerfile(), rendered));
+        }
+        // Without a saved report the Dockerfiles are still rendered; the error comes after.
+        let report = saved_report(sh);
+        if let Ok(report) = &report {
+            for (path, text) in crate::bench::report::rendered(report) {
+                files.push((path.to_owned(), text));
+            }
+        }
+        let mut stale = Vec::new();
+        for (path, rendered) in files {
             let current = sh.read_file(&path).unwrap_or_default();
             if current == rendered {
                 continue;
@@ -44,6 +56,7 @@ impl Codegen {
                 println!("wrote {path}");
             }
         }
+        report?;
         if !stale.is_empty() {
             bail!(
                 "generated files are out of date: {}; run `cargo xtask codegen` and commit the result",
@@ -52,6 +65,15 @@ impl Codegen {
         }
         Ok(())
     }
+}
+
+/// The report `cargo xtask bench --save` kept.
+fn saved_report(sh: &Shell) -> anyhow::Result<crate::bench::Report> {
+    let path = crate::bench::SAVED;
+    let saved = sh
+        .read_file(path)
+        .with_context(|| format!("reading {path} (`cargo xtask bench --save` writes it)"))?;
+    serde_json::from_str(&saved).with_context(|| format!("reading {path}"))
 }
 
 #[cfg(test)]

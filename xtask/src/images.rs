@@ -36,6 +36,23 @@ pub struct ImagesCmd {
     /// Rebuild the offline base image (debootstrap) even if it exists.
     #[arg(long)]
     rebuild_base: bool,
+    /// Try Docker Hub again for the images that have stand-ins here (otherwise a stand-in,
+    /// once made, is used without asking).
+    #[arg(long)]
+    online: bool,
+}
+
+/// How hard [`ensure`] tries: by default an image that is here is used as it is, and Docker
+/// Hub is asked only for one that is not here in either form.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fetch {
+    /// Make the debootstrap base again.
+    pub rebuild_base: bool,
+    /// Pull the official image even where a stand-in exists.
+    pub online: bool,
+    /// Build the stand-ins that exist again (from Docker's cache: quick unless their
+    /// Dockerfile changed).
+    pub rebuild_stand_ins: bool,
 }
 
 /// The images in use, by the variable that names them.
@@ -50,7 +67,12 @@ pub struct Images {
 impl ImagesCmd {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         docker::require_engine(sh)?;
-        let images = ensure(sh, self.rebuild_base)?;
+        let fetch = Fetch {
+            rebuild_base: self.rebuild_base,
+            online: self.online,
+            rebuild_stand_ins: true,
+        };
+        let images = ensure(sh, fetch)?;
         println!(
             "BUILDER_IMAGE={}\nPOSTGRES_IMAGE={}\nREDIS_IMAGE={}\nHAPROXY_IMAGE={}",
             images.builder, images.postgres, images.redis, images.haproxy
@@ -76,21 +98,88 @@ pub enum Progress {
     Quiet,
 }
 
-/// Builds a step's app image from its Dockerfile, on the builder image in use. (Compose steps
-/// build through Compose instead, which reads the same Dockerfile.)
+/// Which Cargo profile an app image is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `quick`: for the edit loop of `up` (no LTO, incremental); static and small still.
+    Quick,
+    /// `release`: the image that ships (thin LTO, one codegen unit).
+    Release,
+}
+
+impl Profile {
+    pub fn of(release: bool) -> Self {
+        if release { Self::Release } else { Self::Quick }
+    }
+
+    /// The profile's name in Cargo.toml, which the Dockerfile's PROFILE argument takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Quick => "quick",
+            Self::Release => "release",
+        }
+    }
+
+    /// Sets what the Compose files pass to the Dockerfile as PROFILE, for every command `sh`
+    /// runs.
+    pub fn export(self, sh: &Shell) {
+        sh.set_var("SURVEY_PROFILE", self.name());
+    }
+}
+
+/// The id of `image`, if it exists.
+pub fn id(sh: &Shell, image: &str) -> Option<String> {
+    let format = "{{.Id}}";
+    cmd!(sh, "docker image inspect --format {format} {image}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+        .map(|id| id.trim().to_owned())
+}
+
+/// Removes `old`, an image a rebuild replaced, if nothing uses it any more: rebuilds leave no
+/// untagged images behind. (One a container still runs stays; Docker refuses, quietly here.)
+pub fn remove_replaced(sh: &Shell, old: Option<String>, image: &str) {
+    let Some(old) = old else { return };
+    if id(sh, image).as_deref() == Some(old.as_str()) {
+        return;
+    }
+    let format = "{{len .RepoTags}}";
+    let tags = cmd!(sh, "docker image inspect --format {format} {old}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .unwrap_or_default();
+    if tags.trim() == "0" {
+        let _ = cmd!(sh, "docker image rm {old}")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run();
+    }
+}
+
+/// Builds a step's app image from its Dockerfile, on the builder image in use, with
+/// `profile`. (Compose steps build through Compose instead, which reads the same Dockerfile.)
 pub fn build_app(
     sh: &Shell,
     step: &Step,
     images: &Images,
+    profile: Profile,
     progress: Progress,
 ) -> anyhow::Result<()> {
-    let (file, image, builder) = (step.dockerfile(), step.image(), &images.builder);
-    eprintln!("building {image} (the first build compiles every dependency: several minutes)");
+    let (file, image, builder) = (step.dockerfile(), step.image(sh), &images.builder);
+    let profile = profile.name();
+    eprintln!(
+        "building {image}, profile {profile} (the first build compiles every dependency: several minutes)"
+    );
     let started = Instant::now();
+    let old = id(sh, &image);
     let quiet = (progress == Progress::Quiet).then_some("--quiet");
     let build = cmd!(
         sh,
-        "docker build {quiet...} --build-arg BUILDER_IMAGE={builder} -f {file} -t {image} ."
+        "docker build {quiet...} --build-arg BUILDER_IMAGE={builder} --build-arg PROFILE={profile} -f {file} -t {image} ."
     );
     let build = match progress {
         Progress::Shown => build,
@@ -98,38 +187,46 @@ pub fn build_app(
     };
     build.run().with_context(|| format!("building {image}"))?;
     eprintln!("built {image} in {:.0?}", started.elapsed());
+    remove_replaced(sh, old, &image);
     Ok(())
 }
 
 /// Finds or makes every image; a variable already set (BUILDER_IMAGE, POSTGRES_IMAGE) wins.
-pub fn ensure(sh: &Shell, rebuild_base: bool) -> anyhow::Result<Images> {
+pub fn ensure(sh: &Shell, fetch: Fetch) -> anyhow::Result<Images> {
+    let here = Here::list(sh)?;
     let builder = match std::env::var("BUILDER_IMAGE") {
         Ok(image) => image,
-        Err(_) => official_or(sh, OFFICIAL_BUILDER, |sh| build_builder(sh, rebuild_base))?,
+        Err(_) => official_or(
+            sh,
+            &here,
+            fetch,
+            OFFICIAL_BUILDER,
+            &builder_tag(sh)?,
+            |sh| build_builder(sh, fetch.rebuild_base),
+        )?,
     };
-    let postgres = match std::env::var("POSTGRES_IMAGE") {
-        Ok(image) => image,
-        Err(_) => official_or(sh, OFFICIAL_POSTGRES, |sh| {
-            build_stand_in(sh, rebuild_base, "postgres", OFFLINE_POSTGRES)
-        })?,
-    };
-    let redis = match std::env::var("REDIS_IMAGE") {
-        Ok(image) => image,
-        Err(_) => official_or(sh, OFFICIAL_REDIS, |sh| {
-            build_stand_in(sh, rebuild_base, "redis", OFFLINE_REDIS)
-        })?,
-    };
-    let haproxy = match std::env::var("HAPROXY_IMAGE") {
-        Ok(image) => image,
-        Err(_) => official_or(sh, OFFICIAL_HAPROXY, |sh| {
-            build_stand_in(sh, rebuild_base, "haproxy", OFFLINE_HAPROXY)
-        })?,
-    };
+    let stand_in =
+        |variable: &str, official: &str, dir: &str, tag: &str| match std::env::var(variable) {
+            Ok(image) => Ok(image),
+            Err(_) => official_or(sh, &here, fetch, official, tag, |sh| {
+                build_stand_in(sh, fetch.rebuild_base, dir, tag)
+            }),
+        };
     Ok(Images {
         builder,
-        postgres,
-        redis,
-        haproxy,
+        postgres: stand_in(
+            "POSTGRES_IMAGE",
+            OFFICIAL_POSTGRES,
+            "postgres",
+            OFFLINE_POSTGRES,
+        )?,
+        redis: stand_in("REDIS_IMAGE", OFFICIAL_REDIS, "redis", OFFLINE_REDIS)?,
+        haproxy: stand_in(
+            "HAPROXY_IMAGE",
+            OFFICIAL_HAPROXY,
+            "haproxy",
+            OFFLINE_HAPROXY,
+        )?,
     })
 }
 
@@ -144,39 +241,80 @@ pub struct LabImages {
 
 /// Finds or makes the lab's images (only step 07 needs them; DIND_IMAGE and REGISTRY_IMAGE
 /// win when set).
-pub fn ensure_lab(sh: &Shell) -> anyhow::Result<LabImages> {
-    let node = match std::env::var("DIND_IMAGE") {
-        Ok(image) => image,
-        Err(_) => official_or(sh, OFFICIAL_DIND, |sh| {
-            build_stand_in(sh, false, "dind", OFFLINE_DIND)
-        })?,
+pub fn ensure_lab(sh: &Shell, fetch: Fetch) -> anyhow::Result<LabImages> {
+    let here = Here::list(sh)?;
+    let image = |variable: &str, official: &str, dir: &str, tag: &str| match std::env::var(variable)
+    {
+        Ok(image) => Ok(image),
+        Err(_) => official_or(sh, &here, fetch, official, tag, |sh| {
+            build_stand_in(sh, false, dir, tag)
+        }),
     };
-    let registry = match std::env::var("REGISTRY_IMAGE") {
-        Ok(image) => image,
-        Err(_) => official_or(sh, OFFICIAL_REGISTRY, |sh| {
-            build_stand_in(sh, false, "registry", OFFLINE_REGISTRY)
-        })?,
-    };
-    Ok(LabImages { node, registry })
+    Ok(LabImages {
+        node: image("DIND_IMAGE", OFFICIAL_DIND, "dind", OFFLINE_DIND)?,
+        registry: image(
+            "REGISTRY_IMAGE",
+            OFFICIAL_REGISTRY,
+            "registry",
+            OFFLINE_REGISTRY,
+        )?,
+    })
 }
 
-/// The official image if it is here or can be pulled; else the stand-in `offline` builds.
+/// The official image if it is here or can be pulled; else the stand-in, which `build`
+/// makes. A stand-in that is here is used without asking Docker Hub again (it was out of
+/// reach when it was made) unless `fetch.online`.
 fn official_or(
     sh: &Shell,
+    here: &Here,
+    fetch: Fetch,
     official: &str,
-    offline: impl FnOnce(&Shell) -> anyhow::Result<String>,
+    stand_in: &str,
+    build: impl FnOnce(&Shell) -> anyhow::Result<String>,
 ) -> anyhow::Result<String> {
-    if exists(sh, official) {
+    if here.has(official) {
         return Ok(official.to_owned());
+    }
+    if here.has(stand_in) && !fetch.online {
+        return if fetch.rebuild_stand_ins {
+            build(sh)
+        } else {
+            Ok(stand_in.to_owned())
+        };
     }
     eprintln!("$ docker pull {official}");
     if crate::docker::succeeds(cmd!(sh, "docker pull --quiet {official}")) {
         return Ok(official.to_owned());
     }
     eprintln!(
-        "Docker Hub cannot be reached: using a stand-in for {official} built from Debian packages"
+        "Docker Hub cannot be reached: using a stand-in for {official} built from Debian packages \
+         (`cargo xtask images --online` tries Docker Hub again)"
     );
-    offline(sh)
+    build(sh)
+}
+
+/// The images this engine has, by name, listed once (one command instead of one per name).
+struct Here(std::collections::HashSet<String>);
+
+impl Here {
+    fn list(sh: &Shell) -> anyhow::Result<Self> {
+        let format = "{{.Repository}}:{{.Tag}}";
+        let names = cmd!(sh, "docker image ls --format {format}")
+            .quiet()
+            .read()
+            .context("listing the images")?;
+        Ok(Self(names.lines().map(str::to_owned).collect()))
+    }
+
+    /// `image` is here (a name without a tag means `latest`).
+    fn has(&self, image: &str) -> bool {
+        let last = image.rsplit('/').next().unwrap_or(image);
+        if last.contains(':') {
+            self.0.contains(image)
+        } else {
+            self.0.contains(&format!("{image}:latest"))
+        }
+    }
 }
 
 fn exists(sh: &Shell, image: &str) -> bool {
@@ -250,6 +388,7 @@ pub fn ensure_base(sh: &Shell, rebuild: bool) -> anyhow::Result<&'static str> {
 fn build_stand_in(sh: &Shell, rebuild_base: bool, dir: &str, tag: &str) -> anyhow::Result<String> {
     ensure_base(sh, rebuild_base)?;
     let context = format!("images/{dir}");
+    let old = id(sh, tag);
     cmd!(
         sh,
         "docker build --quiet --build-arg BASE_IMAGE={OFFLINE_BASE} -t {tag} {context}"
@@ -257,7 +396,18 @@ fn build_stand_in(sh: &Shell, rebuild_base: bool, dir: &str, tag: &str) -> anyho
     .ignore_stdout()
     .run()
     .with_context(|| format!("building the {dir} stand-in"))?;
+    remove_replaced(sh, old, tag);
     Ok(tag.to_owned())
+}
+
+/// The builder stand-in's name: it carries this machine's toolchain, whose version it names.
+fn builder_tag(sh: &Shell) -> anyhow::Result<String> {
+    let version = cmd!(sh, "rustc --version")
+        .quiet()
+        .read()
+        .context("finding the Rust toolchain")?;
+    let version = version.split_whitespace().nth(1).unwrap_or("local");
+    Ok(format!("survey-offline/rust:{version}"))
 }
 
 /// The builder stand-in carries this machine's Rust toolchain and CA bundle.
@@ -267,13 +417,7 @@ fn build_builder(sh: &Shell, rebuild_base: bool) -> anyhow::Result<String> {
         .quiet()
         .read()
         .context("finding the Rust toolchain")?;
-    let version = cmd!(sh, "rustc --version").quiet().read()?;
-    let version = version
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("local")
-        .to_owned();
-    let tag = format!("survey-offline/rust:{version}");
+    let tag = builder_tag(sh)?;
     let ca_bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
     if !ca_bundle.exists() {
         bail!(
@@ -285,9 +429,11 @@ fn build_builder(sh: &Shell, rebuild_base: bool) -> anyhow::Result<String> {
     sh.create_dir(&certs)?;
     sh.copy_file(ca_bundle, &certs)?;
     eprintln!("building {tag} (copies the toolchain at {sysroot}, about 600 MB)");
+    let old = id(sh, &tag);
     cmd!(sh, "docker build --quiet --build-arg BASE_IMAGE={OFFLINE_BASE} --build-context toolchain={sysroot} --build-context certs={certs} -t {tag} images/rust-builder")
         .ignore_stdout()
         .run()
         .context("building the Rust builder stand-in")?;
+    remove_replaced(sh, old, &tag);
     Ok(tag)
 }

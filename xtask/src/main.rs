@@ -36,9 +36,9 @@ enum Command {
     Images(images::ImagesCmd),
     /// Build the book (docs/) into target/book, checking everything it includes.
     Docs(docs::Docs),
-    /// Measure steps 04 and 05: requests/s and latency, against Postgres's own INSERT rate.
+    /// Measure what a learner feels (up, edit, memory, sizes), and steps 04 and 05 under load.
     Bench(bench::Bench),
-    /// Render generated files: every step's Dockerfile from Dockerfile.template.
+    /// Render generated files: the steps' Dockerfiles, the book's bench tables.
     Codegen(codegen::Codegen),
     /// Check the tools this project needs, and say how to get each missing one.
     Doctor(doctor::Doctor),

@@ -37,6 +37,10 @@ enum Action {
         /// How many nodes step 7's lab has (node1 is the manager; 2 to 9, 3 unless told).
         #[arg(long)]
         nodes: Option<u32>,
+        /// Build the app as it ships (thin LTO, one codegen unit): slower to build, smaller
+        /// and faster. Without it, the quick profile: an edit is running again in seconds.
+        #[arg(long)]
+        release: bool,
     },
     /// Change the number of workers of a running step 5 or 6: `scale 5`.
     Scale {
@@ -77,7 +81,11 @@ enum Action {
         volumes: bool,
     },
     /// Build the step's app image.
-    Build,
+    Build {
+        /// As it ships (see `up --release`).
+        #[arg(long)]
+        release: bool,
+    },
     /// List the step's containers.
     Ps,
     /// Show the step's logs.
@@ -118,18 +126,22 @@ impl StepCmd {
                 port,
                 workers,
                 nodes,
+                release,
             } => up(
                 &on,
                 Up {
                     port,
                     workers,
                     nodes,
+                    profile: images::Profile::of(release),
+                    running: false,
                 },
-            ),
+            )
+            .map(|_| ()),
             Action::Scale { workers } => scale(&on, workers),
             Action::Update { broken } => {
                 docker::require_engine(sh)?;
-                images::ensure(sh, false)?.export(sh);
+                images::ensure(sh, images::Fetch::default())?.export(sh);
                 on.launcher().update(&on, broken)
             }
             Action::Drain { node } => node_op(&on, NodeOp::Drain, &node),
@@ -137,7 +149,10 @@ impl StepCmd {
             Action::KillNode { node } => node_op(&on, NodeOp::Kill, &node),
             Action::DeadLetters { replay } => dead_letters(&on, replay),
             Action::Down { volumes } => down(&on, volumes),
-            Action::Build => build(&on).map(|_| ()),
+            Action::Build { release } => {
+                docker::require_engine(sh)?;
+                build(&on, images::Profile::of(release), false).map(|_| ())
+            }
             Action::Ps => {
                 docker::require_engine(sh)?;
                 on.launcher().ps(&on)
@@ -155,17 +170,21 @@ impl StepCmd {
     }
 }
 
-/// Makes sure the images exist and builds the app's; returns the images in use.
-fn build(on: &On<'_>) -> anyhow::Result<images::Images> {
-    docker::require_engine(on.sh)?;
-    let images = images::ensure(on.sh, false)?;
+/// Makes sure the images exist and builds the app's with `profile` (unless the launcher
+/// builds it in `up`, and `for_up`); returns the images in use.
+fn build(on: &On<'_>, profile: images::Profile, for_up: bool) -> anyhow::Result<images::Images> {
+    let images = images::ensure(on.sh, images::Fetch::default())?;
     images.export(on.sh);
-    on.launcher().build(on, &images)?;
+    profile.export(on.sh);
+    if !(for_up && on.launcher().builds_in_up()) {
+        on.launcher().build(on, &images, profile)?;
+    }
     Ok(images)
 }
 
-/// Builds and starts a step, then says where it is and what to try next.
-pub fn up(on: &On<'_>, up: Up) -> anyhow::Result<()> {
+/// Builds and starts a step, or brings a running one up to date (only what changed is
+/// replaced), then says where it is and what to try next. Returns whether it was running.
+pub fn up(on: &On<'_>, mut up: Up) -> anyhow::Result<bool> {
     if up.workers.is_some() {
         needs_workers(on)?;
     }
@@ -173,9 +192,20 @@ pub fn up(on: &On<'_>, up: Up) -> anyhow::Result<()> {
         needs_nodes(on, nodes)?;
     }
     docker::require_engine(on.sh)?;
-    docker::require_free_port(up.port)?;
-    let images = build(on)?;
+    up.running = on.launcher().running(on)?;
+    if up.running {
+        println!(
+            "{} is running: bringing it up to date (only what changed is replaced).",
+            on.project
+        );
+    } else {
+        docker::require_free_port(up.port)?;
+    }
+    let image = on.step.image(on.sh);
+    let old = images::id(on.sh, &image);
+    let images = build(on, up.profile, true)?;
     on.launcher().up(on, up, &images)?;
+    images::remove_replaced(on.sh, old, &image);
     let n = on.step.number;
     println!("\nStep {n} is up: http://127.0.0.1:{}", up.port);
     println!(
@@ -190,7 +220,10 @@ pub fn up(on: &On<'_>, up: Up) -> anyhow::Result<()> {
             "and `cargo xtask step {n} down` when you are done (the answers go with the container)."
         );
     }
-    Ok(())
+    println!(
+        "Changed the code? `cargo xtask step {n} up` again rebuilds and replaces only what changed."
+    );
+    Ok(up.running)
 }
 
 pub fn down(on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
@@ -262,7 +295,7 @@ fn node_op(on: &On<'_>, op: NodeOp, node: &str) -> anyhow::Result<()> {
 fn dead_letters(on: &On<'_>, replay: bool) -> anyhow::Result<()> {
     needs_workers(on)?;
     docker::require_engine(on.sh)?;
-    images::ensure(on.sh, false)?.export(on.sh);
+    images::ensure(on.sh, images::Fetch::default())?.export(on.sh);
     on.exec("app", false, false)?
         .args(["/survey", "dead-letters"])
         .args(replay.then_some("--replay"))
@@ -275,7 +308,7 @@ fn dead_letters(on: &On<'_>, replay: bool) -> anyhow::Result<()> {
 pub fn scale(on: &On<'_>, workers: u32) -> anyhow::Result<()> {
     needs_workers(on)?;
     docker::require_engine(on.sh)?;
-    images::ensure(on.sh, false)?.export(on.sh);
+    images::ensure(on.sh, images::Fetch::default())?.export(on.sh);
     on.launcher().scale(on, workers)?;
     let plural = if workers == 1 { "" } else { "s" };
     println!("{workers} worker{plural} running. Watch them share the work at /status.");

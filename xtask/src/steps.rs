@@ -137,9 +137,14 @@ impl Step {
         format!("compose/{}.yaml", self.dir)
     }
 
-    /// The app image's name.
-    pub fn image(&self) -> String {
-        format!("survey/{}", self.package())
+    /// The app image's name: `survey/PACKAGE`, with the tag SURVEY_TAG if it is set (a
+    /// second checkout running the same step beside this one keeps its own image so).
+    pub fn image(&self, sh: &xshell::Shell) -> String {
+        let repository = format!("survey/{}", self.package());
+        match sh.var("SURVEY_TAG") {
+            Ok(tag) if !tag.is_empty() => format!("{repository}:{tag}"),
+            _ => repository,
+        }
     }
 
     /// Its Cargo.toml, parsed.

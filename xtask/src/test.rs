@@ -107,13 +107,24 @@ fn database(sh: &Shell) -> anyhow::Result<Option<throwaway_postgres::Cluster>> {
 fn prepare_docker(sh: &Shell, steps: &[crate::steps::Step]) -> anyhow::Result<()> {
     crate::docker::require_engine(sh)?;
     crate::docker::require_compose_v2(sh)?;
-    let images = crate::images::ensure(sh, false)?;
+    // The stand-ins are built again (from Docker's cache) in case their Dockerfiles changed.
+    let fetch = crate::images::Fetch {
+        rebuild_stand_ins: true,
+        ..Default::default()
+    };
+    let images = crate::images::ensure(sh, fetch)?;
     images.export(sh);
-    let lab = crate::images::ensure_lab(sh)?;
+    let lab = crate::images::ensure_lab(sh, fetch)?;
     sh.set_var("DIND_IMAGE", &lab.node);
     sh.set_var("REGISTRY_IMAGE", &lab.registry);
     for step in steps {
-        crate::images::build_app(sh, step, &images, crate::images::Progress::Quiet)?;
+        crate::images::build_app(
+            sh,
+            step,
+            &images,
+            crate::images::Profile::Quick,
+            crate::images::Progress::Quiet,
+        )?;
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ pub fn wiring<'a>(
         labelled::container(on, "app"),
     );
     let label = labelled::label_arg(on);
-    let image = on.step.image();
+    let image = on.step.image(on.sh);
     let env = DB_ENV.iter().flat_map(|e| ["--env", e]);
     [
         (
@@ -57,10 +57,21 @@ pub fn wiring<'a>(
 }
 
 impl Launcher for ByHand {
+    fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
+        labelled::running(on)
+    }
+
+    /// On a running copy, only the app is replaced, and only if it changed: the database
+    /// (and its answers) stays.
     fn up(&self, on: &On<'_>, up: Up, images: &Images) -> anyhow::Result<()> {
         let publish = format!("127.0.0.1:{}:5000", up.port);
-        for (command, what) in wiring(on, &publish, &images.postgres) {
-            command.ignore_stdout().run().context(what)?;
+        let [network, (app, what), db] = wiring(on, &publish, &images.postgres);
+        if up.running {
+            labelled::replace_if_changed(on, "app", &publish, app).context(what)?;
+        } else {
+            for (command, what) in [network, (app, what), db] {
+                command.ignore_stdout().run().context(what)?;
+            }
         }
         labelled::wait_healthy(on, &["db", "app"])
     }

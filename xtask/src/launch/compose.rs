@@ -4,7 +4,7 @@ use anyhow::Context;
 use xshell::cmd;
 
 use super::{Launcher, On, Up};
-use crate::images::Images;
+use crate::images::{Images, Profile};
 
 /// A Compose project.
 pub struct Compose;
@@ -17,7 +17,7 @@ pub fn command<'a>(on: &'a On<'_>) -> xshell::Cmd<'a> {
 
 impl Launcher for Compose {
     /// Compose builds the image from the file's `build:` section: part of the lesson.
-    fn build(&self, on: &On<'_>, _images: &Images) -> anyhow::Result<()> {
+    fn build(&self, on: &On<'_>, _images: &Images, _profile: Profile) -> anyhow::Result<()> {
         crate::docker::require_compose_v2(on.sh)?;
         command(on)
             .args(["build", "app"])
@@ -25,12 +25,29 @@ impl Launcher for Compose {
             .context("building the app image")
     }
 
+    fn builds_in_up(&self) -> bool {
+        true
+    }
+
+    /// Any container of the project, running or not.
+    fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
+        crate::docker::require_compose_v2(on.sh)?;
+        let ids = command(on)
+            .args(["ps", "--all", "--quiet"])
+            .quiet()
+            .read()?;
+        Ok(!ids.trim().is_empty())
+    }
+
+    /// Compose builds the app's image from the file's `build:` section (a change to the code
+    /// is compiled again, nothing else), compares each service with what runs, and recreates
+    /// only what changed.
     fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
         let _port = on.sh.push_env("SURVEY_PORT", up.port.to_string());
         let scale = up.workers.map(|n| format!("worker={n}"));
         let scale: Vec<&str> = scale.iter().flat_map(|s| ["--scale", s.as_str()]).collect();
         command(on)
-            .args(["up", "--detach", "--wait"])
+            .args(["up", "--build", "--detach", "--wait"])
             .args(scale)
             .run()
             .context("starting the stack (see `cargo xtask step N logs`)")

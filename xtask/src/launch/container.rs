@@ -10,18 +10,25 @@ use crate::images::Images;
 pub struct Container;
 
 impl Launcher for Container {
+    fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
+        labelled::running(on)
+    }
+
     fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
-        let (sh, app, image) = (on.sh, labelled::container(on, "app"), on.step.image());
+        let (sh, app, image) = (on.sh, labelled::container(on, "app"), on.step.image(on.sh));
         let (label, publish) = (
             labelled::label_arg(on),
             format!("127.0.0.1:{}:5000", up.port),
         );
-        cmd!(
+        let run = cmd!(
             sh,
             "docker run --detach --name {app} --label {label} --publish {publish} {image}"
-        )
-        .ignore_stdout()
-        .run()
+        );
+        if up.running {
+            labelled::replace_if_changed(on, "app", &publish, run)
+        } else {
+            run.ignore_stdout().run().map_err(Into::into)
+        }
         .context("starting the app container")?;
         labelled::wait_healthy(on, &["app"])
     }

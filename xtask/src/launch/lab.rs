@@ -147,25 +147,25 @@ impl stack::Shipping for Registry<'_> {
     }
 }
 
-impl Launcher for Lab {
-    fn up(&self, on: &On<'_>, up: Up, images: &Images) -> anyhow::Result<()> {
-        let sh = on.sh;
-        let lab = crate::images::ensure_lab(sh)?;
-        let label = labelled::label_arg(on);
-        let network = format!("{}-lab", on.project);
-        cmd!(sh, "docker network create --label {label} {network}")
-            .ignore_stdout()
-            .run()
-            .context("creating the lab's network")?;
-        let (registry, registry_data) = (
-            labelled::container(on, "registry"),
-            format!("{}-registry", on.project),
-        );
-        cmd!(sh, "docker volume create --label {label} {registry_data}")
-            .ignore_stdout()
-            .run()?;
-        let registry_image = &lab.registry;
-        cmd!(
+/// Starts the lab: its network, registry and nodes, made one swarm, node1 labelled for data.
+fn make_lab(on: &On<'_>, up: Up) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let lab = crate::images::ensure_lab(sh, crate::images::Fetch::default())?;
+    let label = labelled::label_arg(on);
+    let network = format!("{}-lab", on.project);
+    cmd!(sh, "docker network create --label {label} {network}")
+        .ignore_stdout()
+        .run()
+        .context("creating the lab's network")?;
+    let (registry, registry_data) = (
+        labelled::container(on, "registry"),
+        format!("{}-registry", on.project),
+    );
+    cmd!(sh, "docker volume create --label {label} {registry_data}")
+        .ignore_stdout()
+        .run()?;
+    let registry_image = &lab.registry;
+    cmd!(
             sh,
             "docker run --detach --name {registry} --label {label} --network {network} --network-alias registry --publish 127.0.0.1::5000 --volume {registry_data}:/var/lib/registry {registry_image}"
         )
@@ -173,88 +173,107 @@ impl Launcher for Lab {
         .run()
         .context("starting the registry")?;
 
-        let sockets = socket_dir(on);
-        std::fs::create_dir_all(&sockets)
-            .with_context(|| format!("creating {}", sockets.display()))?;
-        let sockets = sockets.display().to_string();
-        let node_image = &lab.node;
-        let count = up
-            .nodes
-            .or(on.step.nodes.map(|n| n.default))
-            .context("this step has no lab of nodes")?;
-        for n in 1..=count {
-            let (name, alias, data) = (
-                node(on, n),
-                format!("node{n}"),
-                format!("{}-node{n}", on.project),
-            );
-            cmd!(sh, "docker volume create --label {label} {data}")
-                .ignore_stdout()
-                .run()?;
-            // The manager publishes the survey's port, on this machine's loopback only, and
-            // shares its engine's socket with the runner.
-            let manager: Vec<String> = if n == 1 {
-                vec![
-                    "--publish".into(),
-                    format!("127.0.0.1:{0}:{0}", up.port),
-                    "--volume".into(),
-                    format!("{sockets}:/run/lab"),
-                ]
-            } else {
-                Vec::new()
-            };
-            // The image's entry point adds the engine's usual socket; node1 gets a second one.
-            let shared: Vec<&str> = if n == 1 {
-                vec!["--host=unix:///run/lab/docker.sock"]
-            } else {
-                Vec::new()
-            };
-            cmd!(
+    let sockets = socket_dir(on);
+    std::fs::create_dir_all(&sockets).with_context(|| format!("creating {}", sockets.display()))?;
+    let sockets = sockets.display().to_string();
+    let node_image = &lab.node;
+    let count = up
+        .nodes
+        .or(on.step.nodes.map(|n| n.default))
+        .context("this step has no lab of nodes")?;
+    for n in 1..=count {
+        let (name, alias, data) = (
+            node(on, n),
+            format!("node{n}"),
+            format!("{}-node{n}", on.project),
+        );
+        cmd!(sh, "docker volume create --label {label} {data}")
+            .ignore_stdout()
+            .run()?;
+        // The manager publishes the survey's port, on this machine's loopback only, and
+        // shares its engine's socket with the runner.
+        let manager: Vec<String> = if n == 1 {
+            vec![
+                "--publish".into(),
+                format!("127.0.0.1:{0}:{0}", up.port),
+                "--volume".into(),
+                format!("{sockets}:/run/lab"),
+            ]
+        } else {
+            Vec::new()
+        };
+        // The image's entry point adds the engine's usual socket; node1 gets a second one.
+        let shared: Vec<&str> = if n == 1 {
+            vec!["--host=unix:///run/lab/docker.sock"]
+        } else {
+            Vec::new()
+        };
+        cmd!(
                 sh,
                 "docker run --detach --privileged --name {name} --hostname {alias} --label {label} --network {network} --network-alias {alias} --env DOCKER_TLS_CERTDIR= --volume {data}:/var/lib/docker {manager...} {node_image} {shared...} --insecure-registry {REGISTRY}"
             )
             .ignore_stdout()
             .run()
             .with_context(|| format!("starting {name}"))?;
-        }
-        for n in 1..=count {
-            wait_engine(on, &node(on, n))?;
-        }
-        let manager = node(on, 1);
+    }
+    for n in 1..=count {
+        wait_engine(on, &node(on, n))?;
+    }
+    let manager = node(on, 1);
+    cmd!(
+        sh,
+        "docker exec {manager} docker swarm init --advertise-addr eth0"
+    )
+    .ignore_stdout()
+    .run()
+    .context("making the swarm on node1")?;
+    let token = cmd!(
+        sh,
+        "docker exec {manager} docker swarm join-token --quiet worker"
+    )
+    .quiet()
+    .read()?;
+    for n in 2..=count {
+        let name = node(on, n);
         cmd!(
             sh,
-            "docker exec {manager} docker swarm init --advertise-addr eth0"
+            "docker exec {name} docker swarm join --token {token} node1:2377"
         )
         .ignore_stdout()
         .run()
-        .context("making the swarm on node1")?;
-        let token = cmd!(
-            sh,
-            "docker exec {manager} docker swarm join-token --quiet worker"
-        )
-        .quiet()
-        .read()?;
-        for n in 2..=count {
-            let name = node(on, n);
-            cmd!(
-                sh,
-                "docker exec {name} docker swarm join --token {token} node1:2377"
-            )
-            .ignore_stdout()
-            .run()
-            .with_context(|| format!("joining {name} to the swarm"))?;
+        .with_context(|| format!("joining {name} to the swarm"))?;
+    }
+    // The data lives where the database and Redis run: on node1, which `up` labels so.
+    cmd!(
+        sh,
+        "docker exec {manager} docker node update --label-add survey-data=true node1"
+    )
+    .ignore_stdout()
+    .run()?;
+    Ok(())
+}
+
+impl Launcher for Lab {
+    /// The manager's container exists.
+    fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
+        Ok(nodes(on)?.contains(&1))
+    }
+
+    fn up(&self, on: &On<'_>, up: Up, images: &Images) -> anyhow::Result<()> {
+        if !up.running {
+            make_lab(on, up)?;
+        } else if let Some(wanted) = up.nodes {
+            let have = nodes(on)?.len();
+            if usize::try_from(wanted).ok() != Some(have) {
+                println!(
+                    "The lab runs {have} nodes: --nodes applies when it is made (`down`, then `up --nodes {wanted}`)."
+                );
+            }
         }
-        // The data lives where the database and Redis run: on node1, which `up` labels so.
-        cmd!(
-            sh,
-            "docker exec {manager} docker node update --label-add survey-data=true node1"
-        )
-        .ignore_stdout()
-        .run()?;
         let pulled = push(
             on,
             &[
-                ("APP_IMAGE", on.step.image()),
+                ("APP_IMAGE", stack::versioned(on)?),
                 ("POSTGRES_IMAGE", images.postgres.clone()),
                 ("REDIS_IMAGE", images.redis.clone()),
                 ("HAPROXY_IMAGE", images.haproxy.clone()),

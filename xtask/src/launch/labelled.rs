@@ -41,6 +41,56 @@ pub fn down(on: &On<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether any labelled container exists, running or not.
+pub fn running(on: &On<'_>) -> anyhow::Result<bool> {
+    let (sh, label) = (on.sh, label(on));
+    let ids = cmd!(sh, "docker ps --all --quiet --filter {label}")
+        .quiet()
+        .read()?;
+    Ok(!ids.trim().is_empty())
+}
+
+/// Whether `service`'s container runs, from `image` as it is now, published as `publish`
+/// (`127.0.0.1:PORT:5000`): if not, `up` replaces it.
+pub fn is_current(on: &On<'_>, service: &str, image: &str, publish: &str) -> bool {
+    let (sh, name) = (on.sh, container(on, service));
+    let format = "{{.Image}} {{.State.Running}} {{range $port, $to := .HostConfig.PortBindings}}{{range $to}}{{.HostIp}}:{{.HostPort}}:{{$port}}{{end}}{{end}}";
+    let Ok(state) = cmd!(sh, "docker inspect --format {format} {name}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+    else {
+        return false;
+    };
+    let wanted = format!(
+        "{} true {}/tcp",
+        crate::images::id(sh, image).unwrap_or_default(),
+        publish
+    );
+    state.trim() == wanted
+}
+
+/// Replaces `service`'s container if it is not current (see [`is_current`]) with what
+/// `run` starts, and says which it did.
+pub fn replace_if_changed(
+    on: &On<'_>,
+    service: &str,
+    publish: &str,
+    run: xshell::Cmd<'_>,
+) -> anyhow::Result<()> {
+    let (sh, name) = (on.sh, container(on, service));
+    if is_current(on, service, &on.step.image(on.sh), publish) {
+        println!("{name} is up to date.");
+        return Ok(());
+    }
+    println!("{name}: its image or port changed, so it is replaced.");
+    if crate::docker::succeeds(cmd!(sh, "docker inspect {name}")) {
+        cmd!(sh, "docker rm --force {name}").ignore_stdout().run()?;
+    }
+    run.ignore_stdout().run()?;
+    Ok(())
+}
+
 /// `docker ps` of the labelled containers.
 pub fn ps(on: &On<'_>) -> anyhow::Result<()> {
     let (sh, label) = (on.sh, label(on));

@@ -14,7 +14,10 @@ pub use compose::command as compose;
 use anyhow::bail;
 use xshell::Shell;
 
-use crate::{images::Images, steps::Step};
+use crate::{
+    images::{Images, Profile, Progress},
+    steps::Step,
+};
 
 /// One copy of a step, named `project` (its containers, network, Compose project or stack).
 pub struct On<'a> {
@@ -50,16 +53,30 @@ pub struct Up {
     pub workers: Option<u32>,
     /// How many nodes, where the step runs a lab of them (`None`: its default).
     pub nodes: Option<u32>,
+    /// The Cargo profile the app image is built with.
+    pub profile: crate::images::Profile,
+    /// Whether this copy already runs: `up` then brings it up to date.
+    pub running: bool,
 }
 
 /// One way of running a step: `docker run`, hand-wired containers, Compose, a Swarm stack.
 pub trait Launcher: Sync {
     /// Builds the step's app image (the base images are in `images`).
-    fn build(&self, on: &On<'_>, images: &Images) -> anyhow::Result<()> {
-        crate::images::build_app(on.sh, &on.step, images, crate::images::Progress::Shown)
+    fn build(&self, on: &On<'_>, images: &Images, profile: Profile) -> anyhow::Result<()> {
+        crate::images::build_app(on.sh, &on.step, images, profile, Progress::Shown)
     }
 
-    /// Starts the step, its images built, and waits until it is healthy.
+    /// Whether `up` builds the app image itself (Compose does, from the file's `build:`);
+    /// otherwise the runner builds it first.
+    fn builds_in_up(&self) -> bool {
+        false
+    }
+
+    /// Whether this copy exists (`up` then replaces only what changed).
+    fn running(&self, on: &On<'_>) -> anyhow::Result<bool>;
+
+    /// Starts the step, its images built, and waits until it is healthy; if it runs
+    /// (`up.running`), replaces only what changed.
     fn up(&self, on: &On<'_>, up: Up, images: &Images) -> anyhow::Result<()>;
 
     /// Stops and removes it; named volumes go only with `volumes`.

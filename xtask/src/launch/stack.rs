@@ -217,10 +217,45 @@ fn readyz(port: u16) -> bool {
     reply.starts_with("HTTP/1.1 200")
 }
 
+/// The app image tagged by its id (`survey/step-06-swarm:1a2b3c4d5e6f`), the name the stack
+/// runs it by: a rebuilt image gets a new name, so deploying it again is a rolling update,
+/// and deploying an unchanged one changes nothing. Older such tags nothing runs are dropped.
+pub(super) fn versioned(on: &On<'_>) -> anyhow::Result<String> {
+    let (sh, image) = (on.sh, on.step.image(on.sh));
+    let id = crate::images::id(sh, &image).with_context(|| format!("{image} is not built"))?;
+    let short = id
+        .trim_start_matches("sha256:")
+        .get(..12)
+        .unwrap_or_default();
+    let repository = image.split(':').next().unwrap_or_default();
+    let tagged = format!("{repository}:{short}");
+    cmd!(sh, "docker tag {image} {tagged}").quiet().run()?;
+    let format = "{{.Tag}}";
+    let tags = cmd!(sh, "docker image ls {repository} --format {format}")
+        .quiet()
+        .read()?;
+    for tag in tags
+        .lines()
+        .filter(|t| *t != short && t.len() == 12 && t.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        // Refused while a container (a task kept in the service's history) uses it.
+        let _ = cmd!(sh, "docker image rm {repository}:{tag}")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run();
+    }
+    Ok(tagged)
+}
+
 impl Launcher for Stack {
+    fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
+        Ok(replicas(on).is_ok_and(|r| !r.trim().is_empty()))
+    }
+
     fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
         ensure_swarm(on)?;
-        deploy(on, up, &[("APP_IMAGE", on.step.image())])
+        deploy(on, up, &[("APP_IMAGE", versioned(on)?)])
     }
 
     fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
@@ -488,9 +523,21 @@ fn watch_update(on: &On<'_>, name: &str) -> anyhow::Result<()> {
 
 /// Creates the secrets, deploys the step's stack file (its image variables set from `images`),
 /// and waits until every replica is healthy and the survey answers on 127.0.0.1:`up.port`.
+/// On a running stack, a changed app image is rolled out, and watched.
 pub(super) fn deploy(on: &On<'_>, up: Up, images: &[(&str, String)]) -> anyhow::Result<()> {
     ensure_secrets(on)?;
     let sh = on.sh;
+    let (app, worker) = (service(on, "app"), service(on, "worker"));
+    let image_format = "{{.Spec.TaskTemplate.ContainerSpec.Image}}";
+    let before = if up.running {
+        cmd!(sh, "docker service inspect --format {image_format} {app}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
     let (file, stack) = (on.step.compose_file(), &on.project);
     let _port = sh.push_env("SURVEY_PORT", up.port.to_string());
     let _stack = sh.push_env("STACK", stack);
@@ -506,6 +553,22 @@ pub(super) fn deploy(on: &On<'_>, up: Up, images: &[(&str, String)]) -> anyhow::
     .context("deploying the stack")?;
     if let Some(workers) = up.workers {
         Stack.scale(on, workers)?;
+    }
+    let new = images
+        .iter()
+        .find(|(name, _)| *name == "APP_IMAGE")
+        .map(|(_, image)| image.as_str())
+        .unwrap_or_default();
+    if up.running {
+        // Swarm keeps the digest it resolved beside the name: compare names only.
+        let before = before.split('@').next().unwrap_or_default().trim();
+        if before == new {
+            println!("The app's image is unchanged: nothing to roll out.");
+        } else {
+            println!("A new app image: Swarm rolls it out, one task at a time.");
+            watch_update(on, &app)?;
+            watch_update(on, &worker)?;
+        }
     }
     wait_converged(on, UP_PATIENCE)?;
     wait_answering(up.port)

@@ -1,0 +1,146 @@
+//! The edit loop: with step 03 running, a learner changes the form's template and runs `up`
+//! again. The runner rebuilds the app image, Compose replaces the app container alone (the
+//! database and its rows stay), the old image is removed, and undoing the edit serves the
+//! old page again. Last, another step's image is built from the undone sources: Docker's
+//! cache hands that build the files with the times they had before the edit, older than what
+//! the edit compiled, and the build must still compile the template as it is now. The edits
+//! are made in a copy of the checkout (with a comment of its own, so that its sources differ
+//! from this one's), so that the tests running beside this one build from files nobody
+//! edits.
+
+use tests::{
+    http::Remote,
+    xtask::{Launched, copy_of_checkout},
+};
+
+const TEMPLATE: &str = "steps/survey/templates/form.html";
+const HEADING: &str = "Tell us about your cat";
+
+async fn heading_served(launched: &Launched) -> String {
+    let page = Remote::new(launched.base()).get_text("/").await;
+    let start = page.find("<h1>").expect("the form has a heading") + 4;
+    let end = page[start..].find("</h1>").expect("the heading ends") + start;
+    page[start..end].to_owned()
+}
+
+fn app_image(launched: &Launched) -> String {
+    let container = format!("{}-app-1", launched.project);
+    let (ok, id) = launched.docker(&["inspect", "--format", "{{.Image}}", &container]);
+    assert!(ok, "the app container exists: {id}");
+    id.trim().to_owned()
+}
+
+/// Removes the copy's app images when the test ends, failed or not.
+struct CopyImages;
+
+impl Drop for CopyImages {
+    fn drop(&mut self) {
+        for package in ["step-03-compose", "step-02-network"] {
+            let image = format!("survey/{package}:{}", tests::xtask::COPY_TAG);
+            let _ = tests::commands::docker(&["image", "rm", &image], &[]);
+        }
+    }
+}
+
+/// The program in `image`, as bytes.
+fn binary_of(image: &str) -> Vec<u8> {
+    let created = tests::commands::docker(&["create", image], &[]);
+    assert!(created.status.success(), "docker create {image}");
+    let id = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let to = dir.path().join("survey");
+    let copied = tests::commands::docker(
+        &["cp", &format!("{id}:/survey"), to.to_str().expect("UTF-8")],
+        &[],
+    );
+    let _ = tests::commands::docker(&["rm", &id], &[]);
+    assert!(copied.status.success(), "docker cp from {image}");
+    std::fs::read(&to).expect("the program")
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_again_serves_an_edit_and_keeps_the_rest() {
+    let _images = CopyImages;
+    let copy = copy_of_checkout();
+    let lib = copy.path().join("steps/survey/src/lib.rs");
+    let mut source = std::fs::read_to_string(&lib).expect("the survey's lib.rs");
+    source.push_str("\n// A copy, built beside its original.\n");
+    std::fs::write(&lib, source).expect("mark the copy");
+    let template = copy.path().join(TEMPLATE);
+    let original = std::fs::read_to_string(&template).expect("the template");
+    assert!(
+        original.contains(HEADING),
+        "the form's heading is {HEADING:?}"
+    );
+    let launched = Launched::up_in(copy.path(), 3, &[]);
+    assert_eq!(heading_served(&launched).await, HEADING);
+    let stored = Remote::new(launched.base()).post_pika().await;
+    assert_eq!(stored.as_u16(), 303, "an answer before the edit");
+    let before = app_image(&launched);
+
+    // Nothing changed: nothing is replaced.
+    let port = launched.port.to_string();
+    let again = launched.run(&["up", "--port", &port]);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{said}");
+    assert!(
+        !said.contains("Recreate"),
+        "an unchanged step is left alone:\n{said}"
+    );
+    assert_eq!(app_image(&launched), before);
+
+    // One word changed: the app alone is replaced, and its old image goes.
+    let edited = "Tell us all about your cat";
+    std::fs::write(&template, original.replace(HEADING, edited)).expect("edit the template");
+    let output = launched.run(&["up", "--port", &port]);
+    let (out, said) = (
+        tests::xtask::stdout(&output),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{out}\n{said}");
+    assert!(
+        out.contains("is running: bringing it up to date"),
+        "up says what it does:\n{out}"
+    );
+    assert!(
+        said.contains(&format!("Container {}-app-1  Recreated", launched.project))
+            && !said.contains(&format!("Container {}-db-1  Recreate", launched.project)),
+        "only the app is replaced:\n{said}"
+    );
+    assert_eq!(heading_served(&launched).await, edited);
+    let count = launched.psql("select count(*) from cats where name = 'Pika'");
+    assert_eq!(
+        count.lines().nth(2).map(str::trim),
+        Some("1"),
+        "the database and its rows stay:\n{count}"
+    );
+    let (kept, _) = launched.docker(&["image", "inspect", &before]);
+    assert!(!kept, "the image the edit replaced is removed");
+
+    // The edit undone: the old page again, though Docker's cache gives back old file times.
+    std::fs::write(&template, &original).expect("undo the edit");
+    launched.run_ok(&["up", "--port", &port]);
+    assert_eq!(heading_served(&launched).await, HEADING);
+
+    // Another step from the same sources: its build is new, its files' times are old.
+    let built = tests::xtask::xtask_in(copy.path(), &["step", "2", "build"], &[]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let program = binary_of(&format!(
+        "survey/step-02-network:{}",
+        tests::xtask::COPY_TAG
+    ));
+    assert!(
+        contains(&program, HEADING) && !contains(&program, edited),
+        "step 02's image carries the template as it is now, not as it was edited"
+    );
+}

@@ -1,0 +1,333 @@
+//! What a learner feels: how long `up` takes from built images, how long an edit takes to be
+//! served, how much memory the app and a worker use when idle, how big the app image is.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use xshell::{Shell, cmd};
+
+use super::Spread;
+use crate::{
+    images::{self, Images, Profile, Progress},
+    launch::{On, Up},
+    steps::{STEPS, Step},
+};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Learner {
+    /// Seconds from a one-word change of the form's template to `cargo xtask step 3 up`
+    /// done, with the new page served.
+    pub edit_to_running_seconds: Spread,
+    /// Seconds of `up` for each step, its images built, to every service healthy.
+    pub up_seconds: Vec<StepFigure>,
+    /// Memory each service of the steps with workers uses, idle after start (MiB).
+    pub idle_memory_mib: Vec<ServiceFigure>,
+    /// Step 01's app image, as `up` builds it and as it ships (MB).
+    pub image_mb: ImageSizes,
+    /// Step 07's lab, when measured (`--lab`).
+    pub lab: Option<Lab>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StepFigure {
+    pub step: u8,
+    pub value: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ServiceFigure {
+    pub step: u8,
+    pub service: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImageSizes {
+    pub quick: f64,
+    pub release: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Lab {
+    pub nodes: u32,
+    /// `cargo xtask step 7 up` from built images to every replica healthy.
+    pub up_seconds: f64,
+    /// Memory of the nodes' and the registry's containers together, idle (MiB).
+    pub memory_mib: f64,
+}
+
+/// Measures every figure; `runs` edits for the edit loop.
+pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::Result<Learner> {
+    let mut up_seconds = Vec::new();
+    let mut idle_memory_mib = Vec::new();
+    for step in STEPS.iter().filter(|s| s.nodes.is_none()) {
+        let (seconds, memory) = timed_up(sh, *step, |on| {
+            if step.workers {
+                idle_memory(on, &["app", "worker", "db", "redis"])
+            } else {
+                Ok(Vec::new())
+            }
+        })?;
+        up_seconds.push(StepFigure {
+            step: step.number,
+            value: seconds,
+        });
+        idle_memory_mib.extend(memory);
+    }
+    let lab = if lab {
+        let step = *STEPS
+            .iter()
+            .find(|s| s.nodes.is_some())
+            .context("no step has a lab")?;
+        let (seconds, memory) = timed_up(sh, step, lab_memory)?;
+        Some(Lab {
+            nodes: step.nodes.map_or(0, |n| n.default),
+            up_seconds: seconds,
+            memory_mib: memory,
+        })
+    } else {
+        None
+    };
+    Ok(Learner {
+        edit_to_running_seconds: edit_loop(sh, runs)?,
+        up_seconds,
+        idle_memory_mib,
+        image_mb: image_sizes(sh, images)?,
+        lab,
+    })
+}
+
+/// Brings `step` up once (building what it needs), down, then up again timed; `look` measures
+/// what it wants while it runs. It is taken down, with its volumes, whatever happens.
+fn timed_up<T>(
+    sh: &Shell,
+    step: Step,
+    look: impl FnOnce(&On<'_>) -> anyhow::Result<T>,
+) -> anyhow::Result<(f64, T)> {
+    let on = On {
+        sh,
+        step,
+        project: format!("survey-bench-up-{:02}", step.number),
+    };
+    let up = quick_up(super::free_port()?);
+    eprintln!("\n==> step {}: up, down, and up again timed", step.number);
+    let result = (|| {
+        crate::step::up(&on, up)?;
+        crate::step::down(&on, true)?;
+        let started = Instant::now();
+        crate::step::up(&on, up)?;
+        let seconds = started.elapsed().as_secs_f64();
+        // Idle: what is left once start-up is over.
+        std::thread::sleep(Duration::from_secs(3));
+        Ok((seconds, look(&on)?))
+    })();
+    crate::step::down(&on, true)?;
+    result
+}
+
+/// `up` on `port` as a learner runs it: the quick profile, the step's defaults.
+fn quick_up(port: u16) -> Up {
+    Up {
+        port,
+        workers: None,
+        nodes: None,
+        profile: Profile::Quick,
+        running: false,
+    }
+}
+
+/// Memory in use by the first container of each of `services`, from `docker stats`.
+fn idle_memory(on: &On<'_>, services: &[&str]) -> anyhow::Result<Vec<ServiceFigure>> {
+    services
+        .iter()
+        .map(|service| {
+            let container = on.container(service)?;
+            Ok(ServiceFigure {
+                step: on.step.number,
+                service: (*service).to_owned(),
+                value: memory_mib(on.sh, &[container])?,
+            })
+        })
+        .collect()
+}
+
+/// The lab's containers' memory together.
+fn lab_memory(on: &On<'_>) -> anyhow::Result<f64> {
+    let sh = on.sh;
+    let (label, format) = (format!("label=survey.project={}", on.project), "{{.Names}}");
+    let names = cmd!(sh, "docker ps --filter {label} --format {format}")
+        .quiet()
+        .read()?;
+    let names: Vec<String> = names.lines().map(str::to_owned).collect();
+    memory_mib(sh, &names)
+}
+
+/// The memory `containers` use together (MiB), as `docker stats` reports it.
+fn memory_mib(sh: &Shell, containers: &[String]) -> anyhow::Result<f64> {
+    let format = "{{.MemUsage}}";
+    let stats = cmd!(
+        sh,
+        "docker stats --no-stream --format {format} {containers...}"
+    )
+    .quiet()
+    .read()
+    .context("reading docker stats")?;
+    stats
+        .lines()
+        .map(|line| {
+            let used = line.split('/').next().unwrap_or_default().trim();
+            parse_size_mib(used).with_context(|| format!("reading docker stats: {line}"))
+        })
+        .sum()
+}
+
+/// "12.5MiB", "1.2GiB", "800KiB" as MiB.
+fn parse_size_mib(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let factor = match unit {
+        "B" => 1.0 / 1024.0 / 1024.0,
+        "KiB" | "kB" => 1.0 / 1024.0,
+        "MiB" | "MB" => 1.0,
+        "GiB" | "GB" => 1024.0,
+        _ => return None,
+    };
+    number.trim().parse::<f64>().ok().map(|n| n * factor)
+}
+
+/// Edits the form's template in a copy of this checkout (under target/bench/) `runs` times,
+/// each time timing `up` on the running step 03 until the new heading is served.
+fn edit_loop(sh: &Shell, runs: usize) -> anyhow::Result<Spread> {
+    let copy = sh.current_dir().join("target/bench/checkout");
+    copy_checkout(sh, &copy)?;
+    let copy_sh = Shell::new()?;
+    copy_sh.change_dir(&copy);
+    // Its own image name, so this checkout's images stay as they are.
+    copy_sh.set_var("SURVEY_TAG", "bench");
+    for (name, value) in sh_vars(sh) {
+        copy_sh.set_var(name, value);
+    }
+    let on = On {
+        sh: &copy_sh,
+        step: Step::find(3)?,
+        project: "survey-bench-edit".to_owned(),
+    };
+    let port = super::free_port()?;
+    let up = quick_up(port);
+    let template = copy.join("steps/survey/templates/form.html");
+    let original = std::fs::read_to_string(&template).context("reading the form's template")?;
+    let heading = "Tell us about your cat";
+    if !original.contains(heading) {
+        bail!("the form's heading is no longer {heading:?}: update the bench");
+    }
+    eprintln!("\n==> step 3: the edit loop, {runs} edits of the form's template");
+    let result = (|| {
+        crate::step::up(&on, up)?;
+        let mut seconds = Vec::new();
+        for run in 1..=runs {
+            let word = format!("Tell us (edit {run}) about your cat");
+            std::fs::write(&template, original.replace(heading, &word))?;
+            let started = Instant::now();
+            crate::step::up(&on, up)?;
+            while !page(port)?.contains(&word) {
+                if started.elapsed() > Duration::from_secs(300) {
+                    bail!("the edit was not served within 5 minutes");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            seconds.push(started.elapsed().as_secs_f64());
+        }
+        Ok(Spread::of(seconds))
+    })();
+    crate::step::down(&on, true)?;
+    let image = on.step.image(&copy_sh);
+    let _ = cmd!(sh, "docker image rm {image}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run();
+    result
+}
+
+/// The image variables `sh` has set, for a second shell.
+fn sh_vars(sh: &Shell) -> Vec<(&'static str, String)> {
+    [
+        "BUILDER_IMAGE",
+        "POSTGRES_IMAGE",
+        "REDIS_IMAGE",
+        "HAPROXY_IMAGE",
+    ]
+    .into_iter()
+    .filter_map(|name| sh.var(name).ok().map(|value| (name, value)))
+    .collect()
+}
+
+/// The files git tracks here, as they are now, into `to` (emptied first).
+fn copy_checkout(sh: &Shell, to: &std::path::Path) -> anyhow::Result<()> {
+    let _ = sh.remove_path(to);
+    let files = cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
+        .quiet()
+        .read()
+        .context("listing the checkout's files (git)")?;
+    for file in files.split('\0').filter(|f| !f.is_empty()) {
+        let from = sh.current_dir().join(file);
+        if from.is_file() {
+            let target = to.join(file);
+            sh.create_dir(target.parent().context("a folder")?)?;
+            sh.copy_file(&from, &target)
+                .with_context(|| format!("copying {file}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// GET / on 127.0.0.1:`port`, as text.
+fn page(port: u16) -> anyhow::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
+/// Step 01's image as `up` builds it (already built) and as it ships (built under a tag of its
+/// own, then removed), in MB.
+fn image_sizes(sh: &Shell, images: &Images) -> anyhow::Result<ImageSizes> {
+    let step = Step::find(1)?;
+    let quick = size_mb(sh, &step.image(sh))?;
+    let _tag = sh.push_env("SURVEY_TAG", "bench-release");
+    images::build_app(sh, &step, images, Profile::Release, Progress::Quiet)?;
+    let image = step.image(sh);
+    let release = size_mb(sh, &image);
+    let _ = cmd!(sh, "docker image rm {image}")
+        .quiet()
+        .ignore_stdout()
+        .ignore_stderr()
+        .run();
+    Ok(ImageSizes {
+        quick,
+        release: release?,
+    })
+}
+
+fn size_mb(sh: &Shell, image: &str) -> anyhow::Result<f64> {
+    let format = "{{.Size}}";
+    let bytes = cmd!(sh, "docker image inspect --format {format} {image}")
+        .quiet()
+        .read()?;
+    Ok(bytes.trim().parse::<f64>().context("an image size")? / 1e6)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_docker_stats_sizes() {
+        assert_eq!(super::parse_size_mib("12.5MiB"), Some(12.5));
+        assert_eq!(super::parse_size_mib("1GiB"), Some(1024.0));
+        assert_eq!(super::parse_size_mib("512KiB"), Some(0.5));
+        assert_eq!(super::parse_size_mib("lots"), None);
+    }
+}

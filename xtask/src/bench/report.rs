@@ -1,0 +1,198 @@
+//! A bench report as text: on the console, and as the Markdown tables the book includes,
+//! rendered by `cargo xtask codegen` from the report `cargo xtask bench --save` keeps in
+//! docs/bench/report.json (so no figure in the book is typed by hand).
+
+use std::fmt::Write;
+
+use super::{Report, Spread};
+
+/// The files rendered from a saved report: (path, Markdown).
+pub fn rendered(report: &Report) -> Vec<(&'static str, String)> {
+    vec![
+        ("docs/bench/learner.md", learner(report)),
+        ("docs/bench/05-queue.md", throughput(report)),
+        ("docs/bench/lab.md", lab(report)),
+    ]
+}
+
+/// The whole report for the console.
+pub fn text(r: &Report) -> String {
+    let mut text = String::from("\n");
+    text.push_str(&strip_markdown(&learner(r)));
+    text.push('\n');
+    text.push_str(&strip_markdown(&throughput(r)));
+    if r.learner.lab.is_some() {
+        text.push('\n');
+        text.push_str(&strip_markdown(&lab(r)));
+    }
+    text
+}
+
+fn strip_markdown(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("<!--") && !l.starts_with("|---"))
+        .map(|l| l.replace("**", "").replace('`', ""))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn header(r: &Report) -> String {
+    let m = &r.machine;
+    format!(
+        "<!-- Rendered by `cargo xtask codegen` from docs/bench/report.json, which `cargo xtask bench --save` writes: edit neither by hand. -->\n\
+         Measured on {} on a {}-core machine ({}, {} GiB, Linux {}, Docker {}), the load \
+         generator on the same cores.\n\n",
+        m.measured_on, m.cores, m.cpu, m.memory_gib, m.kernel, m.docker
+    )
+}
+
+fn spread(s: &Spread, digits: usize) -> String {
+    format!(
+        "**{:.digits$}** ({:.digits$} to {:.digits$})",
+        s.median, s.min, s.max
+    )
+}
+
+/// What a learner feels: chapter 03 and the introduction include it.
+fn learner(r: &Report) -> String {
+    let l = &r.learner;
+    let mut text = header(r);
+    let _ = writeln!(
+        text,
+        "- From a one-word edit of the form's template to `cargo xtask step 3 up` done and the \
+         new page served: {} s (median of {} edits, lowest to highest).",
+        spread(&l.edit_to_running_seconds, 1),
+        r.runs
+    );
+    let ups = l
+        .up_seconds
+        .iter()
+        .map(|f| format!("{:02}: {:.1} s", f.step, f.value))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        text,
+        "- `cargo xtask step N up`, images built, until every service is healthy: {ups}."
+    );
+    let mut steps: Vec<u8> = l.idle_memory_mib.iter().map(|f| f.step).collect();
+    steps.dedup();
+    for step in steps {
+        let memory = l
+            .idle_memory_mib
+            .iter()
+            .filter(|f| f.step == step)
+            .map(|f| format!("{} {:.1} MiB", f.service, f.value))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            text,
+            "- Memory in use by step {step:02}'s services, idle (the first container of each): {memory}."
+        );
+    }
+    let _ = writeln!(
+        text,
+        "- Step 01's app image: {:.1} MB as `up` builds it (profile `quick`), {:.1} MB as it \
+         ships (`--release`).",
+        l.image_mb.quick, l.image_mb.release
+    );
+    text
+}
+
+/// Steps 04 and 05 under load: chapter 05 includes it.
+fn throughput(r: &Report) -> String {
+    let mut text = header(r);
+    let _ = writeln!(
+        text,
+        "Steps 04 and 05 ran side by side and were loaded in turn, {} runs of {} s each with {} \
+         connections (step 05 with {} workers); figures are medians, ratios the median of each \
+         run's own ratio, lowest to highest in brackets.\n",
+        r.runs, r.duration_seconds, r.concurrency, r.workers
+    );
+    text.push_str("| | per second | p50 | p99 | failed |\n|---|---:|---:|---:|---:|\n");
+    let rows = [
+        (
+            "step 04 `POST /` (a committed row per request)",
+            r.direct.post,
+        ),
+        (
+            "step 05 `POST /` (an fsynced stream entry per request)",
+            r.queue.post,
+        ),
+        (
+            "step 05 `POST /` with `appendfsync everysec` (not durable)",
+            r.queue_only.post_everysec,
+        ),
+        ("step 04 `GET /` (the form)", r.direct.get),
+    ];
+    for (name, load) in rows {
+        let _ = writeln!(
+            text,
+            "| {name} | {:.0} | {:.1} ms | {:.1} ms | {} |",
+            load.per_second, load.p50_ms, load.p99_ms, load.failed
+        );
+    }
+    for (name, rate) in [
+        (
+            "Postgres alone, one-row `INSERT`s over its socket (step 04's)",
+            r.direct.pgbench_socket_per_second,
+        ),
+        (
+            "Postgres alone, one-row `INSERT`s over the network (step 04's)",
+            r.direct.pgbench_network_per_second,
+        ),
+    ] {
+        let _ = writeln!(text, "| {name} | {rate:.0} | | | |");
+    }
+    let _ = writeln!(
+        text,
+        "| step 05's {} workers draining a backlog | {:.0} rows | | | |\n",
+        r.workers, r.queue_only.drain_rows_per_second
+    );
+    let ratios = &r.ratios;
+    text.push_str("Ratios:\n\n");
+    for (name, value) in [
+        (
+            "step 04 `POST /` over Postgres's own one-row rate over the network",
+            &ratios.direct_post_over_pgbench_network,
+        ),
+        (
+            "Postgres's one-row rate over the network over the same through its socket",
+            &ratios.pgbench_network_over_socket,
+        ),
+        (
+            "step 05 `POST /` over step 04 `POST /`",
+            &ratios.queue_post_over_direct_post,
+        ),
+        (
+            "step 05 `POST /` with `everysec` over the same with `always`",
+            &ratios.queue_everysec_over_always,
+        ),
+        (
+            "the workers' drain over Postgres's own one-row rate over the network",
+            &ratios.queue_drain_over_pgbench_network,
+        ),
+    ] {
+        let _ = writeln!(text, "- {name}: {}", spread(value, 2));
+    }
+    text
+}
+
+/// Step 07's lab: chapter 07 includes it.
+fn lab(r: &Report) -> String {
+    let mut text = header(r);
+    match &r.learner.lab {
+        Some(lab) => {
+            let _ = writeln!(
+                text,
+                "- `cargo xtask step 7 up`, images built, to every replica healthy on {} nodes: \
+                 {:.0} s.\n- Memory in use by the nodes and the registry together, idle: {:.0} MiB.",
+                lab.nodes, lab.up_seconds, lab.memory_mib
+            );
+        }
+        None => text.push_str(
+            "This report did not measure the lab: `cargo xtask bench --lab --save` does.\n",
+        ),
+    }
+    text
+}
