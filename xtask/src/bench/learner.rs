@@ -90,7 +90,7 @@ pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::R
         None
     };
     Ok(Learner {
-        edit_to_running_seconds: edit_loop(sh, runs)?,
+        edit_to_running_seconds: edit_loop(sh, images, runs)?,
         up_seconds,
         idle_memory_mib,
         image_mb: image_sizes(sh, images)?,
@@ -198,16 +198,14 @@ fn parse_size_mib(text: &str) -> Option<f64> {
 
 /// Edits the form's template in a copy of this checkout (under target/bench/) `runs` times,
 /// each time timing `up` on the running step 03 until the new heading is served.
-fn edit_loop(sh: &Shell, runs: usize) -> anyhow::Result<Spread> {
+fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread> {
     let copy = sh.current_dir().join("target/bench/checkout");
     copy_checkout(sh, &copy)?;
     let copy_sh = Shell::new()?;
     copy_sh.change_dir(&copy);
     // Its own image name, so this checkout's images stay as they are.
     copy_sh.set_var("SURVEY_TAG", "bench");
-    for (name, value) in sh_vars(sh) {
-        copy_sh.set_var(name, value);
-    }
+    images.export(&copy_sh);
     let on = On {
         sh: &copy_sh,
         step: Step::find(3)?,
@@ -248,19 +246,6 @@ fn edit_loop(sh: &Shell, runs: usize) -> anyhow::Result<Spread> {
         .ignore_stderr()
         .run();
     result
-}
-
-/// The image variables `sh` has set, for a second shell.
-fn sh_vars(sh: &Shell) -> Vec<(&'static str, String)> {
-    [
-        "BUILDER_IMAGE",
-        "POSTGRES_IMAGE",
-        "REDIS_IMAGE",
-        "HAPROXY_IMAGE",
-    ]
-    .into_iter()
-    .filter_map(|name| sh.var(name).ok().map(|value| (name, value)))
-    .collect()
 }
 
 /// The files git tracks here, as they are now, into `to` (emptied first).
