@@ -141,19 +141,63 @@ pub struct Tally {
 }
 
 /// Looks every thanked name up among the rows whose name matches `pattern` (a Postgres
-/// regular expression), once the queue has drained.
+/// regular expression), once the queue has drained. Postgres compares them (the names go in
+/// on psql's input; a few numbers come out, where tens of thousands of names through
+/// `docker exec` could come back cut short). When one is missing or doubled, it fails naming
+/// them, with the queue's status and the dead letters.
 pub async fn tally(launched: &crate::xtask::Launched, pattern: &str, thanked: &[String]) -> Tally {
-    crate::http::wait_until_drained(&launched.base(), Duration::from_secs(180)).await;
-    let sql = format!("copy (select name from cats where name ~ '{pattern}') to stdout");
-    let stored = launched.run_ok(&["psql", "-c", &sql]);
-    let stored: Vec<&str> = stored.lines().collect();
-    let unique: std::collections::HashSet<&str> = stored.iter().copied().collect();
-    Tally {
-        stored: stored.len(),
-        missing: thanked
-            .iter()
-            .filter(|name| !unique.contains(name.as_str()))
-            .count(),
-        doubled: stored.len() - unique.len(),
+    let status = crate::http::wait_until_drained(&launched.base(), Duration::from_secs(180)).await;
+    let mut script = String::from(
+        "\\set ON_ERROR_STOP on\n\\pset tuples_only on\n\\pset format unaligned\n\
+         CREATE TEMP TABLE thanked (name text);\nCOPY thanked FROM STDIN;\n",
+    );
+    for name in thanked {
+        assert!(
+            !name.contains(['\t', '\n', '\\']),
+            "a name COPY takes as it is: {name:?}"
+        );
+        script.push_str(name);
+        script.push('\n');
     }
+    script.push_str(&format!(
+        "\\.\n\
+         CREATE TEMP VIEW stored AS SELECT name FROM cats WHERE name ~ '{pattern}';\n\
+         CREATE TEMP VIEW missing AS SELECT DISTINCT name FROM thanked\n\
+           WHERE name NOT IN (SELECT name FROM stored);\n\
+         CREATE TEMP VIEW doubled AS SELECT name FROM stored GROUP BY name HAVING count(*) > 1;\n\
+         SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM missing),\n\
+           (SELECT count(*) - count(DISTINCT name) FROM stored),\n\
+           (SELECT coalesce(string_agg(name, ' '), '') FROM\n\
+             (SELECT name FROM missing ORDER BY name LIMIT 10) AS first),\n\
+           (SELECT coalesce(string_agg(name, ' '), '') FROM\n\
+             (SELECT name FROM doubled ORDER BY name LIMIT 10) AS first);\n"
+    ));
+    let said = launched.psql_script(&script);
+    let line = said.lines().rfind(|l| l.contains('|')).unwrap_or_default();
+    let fields: Vec<&str> = line.split('|').collect();
+    let number = |i: usize| -> usize {
+        fields
+            .get(i)
+            .and_then(|f| f.trim().parse().ok())
+            .unwrap_or_else(|| panic!("psql's counts: {said}"))
+    };
+    let tally = Tally {
+        stored: number(0),
+        missing: number(1),
+        doubled: number(2),
+    };
+    if tally.missing > 0 || tally.doubled > 0 {
+        let dead_letters = launched.run(&["dead-letters"]);
+        panic!(
+            "thanked {}, {tally:?}; the first missing: {}; the first doubled: {}\n\
+             the queue: {status}\n\
+             the dead letters:\n{}{}",
+            thanked.len(),
+            fields.get(3).unwrap_or(&""),
+            fields.get(4).unwrap_or(&""),
+            String::from_utf8_lossy(&dead_letters.stdout),
+            String::from_utf8_lossy(&dead_letters.stderr),
+        );
+    }
+    tally
 }

@@ -29,6 +29,29 @@ pub fn xtask_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// Runs `cargo xtask <args>` in the checkout at `root` (this one, or a copy of it).
 pub fn xtask_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command_in(root, args, env).output().expect("cargo runs")
+}
+
+/// Like [`xtask_in`], with `input` on the command's standard input.
+pub fn xtask_in_with_input(root: &std::path::Path, args: &[&str], input: &[u8]) -> Output {
+    use std::{io::Write, process::Stdio};
+    let mut child = command_in(root, args, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cargo runs");
+    let mut stdin = child.stdin.take().expect("a piped stdin");
+    // Written beside the reading, so neither waits on a full pipe. A command that stops
+    // reading early says why on its standard error, which the caller sees.
+    std::thread::scope(|scope| {
+        scope.spawn(move || stdin.write_all(input));
+        child.wait_with_output().expect("cargo runs")
+    })
+}
+
+/// `cargo xtask <args>` in `root`, not yet run.
+fn command_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut argv = vec!["cargo", "xtask"];
     argv.extend_from_slice(args);
     crate::commands::record(&argv);
@@ -47,9 +70,8 @@ pub fn xtask_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> 
         .args(["run", "--quiet", "--package", "xtask", "--"])
         .args(args)
         .envs(env.iter().copied())
-        .current_dir(root)
-        .output()
-        .expect("cargo runs")
+        .current_dir(root);
+    command
 }
 
 /// The tag of the app images a copy of the checkout builds.
@@ -351,6 +373,16 @@ impl Launched {
     /// `psql -c SQL` in the step's database container.
     pub fn psql(&self, sql: &str) -> String {
         self.run_ok(&["psql", "-c", sql])
+    }
+
+    /// `psql` in the step's database container, reading `script` (SQL and psql commands, a
+    /// `COPY ... FROM STDIN` with its data too) from its input; returns what it printed.
+    pub fn psql_script(&self, script: &str) -> String {
+        let step = self.step.to_string();
+        let args = ["step", &step, "psql", "--project", &self.project];
+        let output = xtask_in_with_input(&self.root, &args, script.as_bytes());
+        self.check(&output, "psql (a script on its input)");
+        stdout(&output)
     }
 
     /// The survey's address.

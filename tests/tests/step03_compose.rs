@@ -8,7 +8,7 @@ use tests::{
 };
 
 /// `ps` shows two healthy services, only the app published; the original tutorial's row
-/// lands in the table; and with no volume, `down` then `up` starts from an empty table.
+/// lands in the table; psql reads a script from its input; and with no volume, `down` then `up` starts from an empty table.
 #[tokio::test]
 async fn compose_stack_without_a_volume() {
     let launched = Launched::up(3);
@@ -31,6 +31,9 @@ async fn compose_stack_without_a_volume() {
     insta::assert_snapshot!("table", ids_hidden(&launched.psql("select * from cats")));
     launched.assert_wide_answer_kept().await;
     launched.assert_resend_kept_once().await;
+    // A script on psql's input runs as typed: `cargo xtask step 3 psql < file.sql`.
+    let said = launched.psql_script("SELECT count(*) || ' rows, read from a script' FROM cats;\n");
+    assert!(said.contains("rows, read from a script"), "{said}");
 
     launched.run_ok(&["down"]);
     launched.run_ok(&["up", "--port", &launched.port.to_string()]);

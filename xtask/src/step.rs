@@ -326,10 +326,20 @@ fn psql(on: &On<'_>, sql: Option<&str>) -> anyhow::Result<()> {
     docker::require_engine(on.sh)?;
     let tty = sql.is_none() && std::io::stdin().is_terminal();
     let sql: Vec<&str> = sql.map(|s| vec!["-c", s]).unwrap_or_default();
-    on.exec("db", true, tty)?
+    let psql = on
+        .exec("db", true, tty)?
         .args(["psql", "-U", "survey", "-d", "survey"])
-        .args(sql)
-        .run()?;
+        .args(sql);
+    // xshell gives a command an empty input; psql reads the learner's: the keyboard, or a
+    // script (`cargo xtask step N psql < answers.sql`).
+    eprintln!("$ {psql}");
+    let status = std::process::Command::from(psql)
+        .stdin(std::process::Stdio::inherit())
+        .status()
+        .context("running psql")?;
+    if !status.success() {
+        bail!("psql failed ({status})");
+    }
     Ok(())
 }
 
