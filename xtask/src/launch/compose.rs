@@ -46,11 +46,19 @@ impl Launcher for Compose {
         let _port = on.sh.push_env("SURVEY_PORT", up.port.to_string());
         let scale = up.workers.map(|n| format!("worker={n}"));
         let scale: Vec<&str> = scale.iter().flat_map(|s| ["--scale", s.as_str()]).collect();
-        command(on)
+        let started = command(on)
             .args(["up", "--build", "--detach", "--wait"])
             .args(scale)
-            .run()
-            .context("starting the stack (see `cargo xtask step N logs`)")
+            .run();
+        if started.is_err() {
+            show_what_is_not_healthy(on);
+        }
+        started.with_context(|| {
+            format!(
+                "starting the stack (above: why; everything: `cargo xtask step {} logs`)",
+                on.step.number
+            )
+        })
     }
 
     fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
@@ -126,5 +134,47 @@ impl Launcher for Compose {
             ])
             .run()
             .context("scaling the workers (is the step up?)")
+    }
+}
+
+/// After a failed `up`: for each container that is not running healthy, its state, what its
+/// last health check said, and the end of its log, so the reason is on screen.
+fn show_what_is_not_healthy(on: &On<'_>) {
+    let sh = on.sh;
+    let format = "{{.Name}}\t{{.State}}\t{{.Health}}";
+    let Ok(listed) = command(on)
+        .args(["ps", "--all", "--format", format])
+        .quiet()
+        .ignore_stderr()
+        .read()
+    else {
+        return;
+    };
+    for line in listed.lines() {
+        let mut fields = line.split('\t');
+        let (Some(name), Some(state), health) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let health = health.unwrap_or_default();
+        if state == "running" && matches!(health, "" | "healthy") {
+            continue;
+        }
+        eprintln!("\n{name}: {state} {health}");
+        let last_check = "{{with .State.Health}}{{range .Log}}{{println .Output}}{{end}}{{end}}";
+        if let Ok(said) = cmd!(sh, "docker inspect --format {last_check} {name}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            && let Some(last) = said.lines().rfind(|l| !l.trim().is_empty())
+        {
+            eprintln!("  its last health check: {last}");
+        }
+        if let Ok(log) = cmd!(sh, "docker logs --tail 15 {name}").quiet().output() {
+            let log = [log.stdout, log.stderr].concat();
+            if !log.is_empty() {
+                eprintln!("  the end of its log:\n{}", String::from_utf8_lossy(&log));
+            }
+        }
     }
 }

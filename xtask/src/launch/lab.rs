@@ -130,6 +130,26 @@ impl<'a> Registry<'a> {
             .with_context(|| format!("pushing {image} to the lab's registry"))?;
         Ok(pulled)
     }
+
+    /// Removes this machine's names for what was pushed to the registry (its port changes
+    /// with each lab), and so the images only the lab used.
+    fn forget_pushed(&self) -> anyhow::Result<()> {
+        let sh = self.on.sh;
+        let format = "{{.Repository}}:{{.Tag}}";
+        let listed = cmd!(sh, "docker image ls --format {format}")
+            .quiet()
+            .read()?;
+        let prefix = format!("{}/", self.local);
+        let names: Vec<&str> = listed.lines().filter(|n| n.starts_with(&prefix)).collect();
+        if !names.is_empty() {
+            cmd!(sh, "docker image rm {names...}")
+                .quiet()
+                .ignore_stdout()
+                .run()
+                .context("removing the images pushed to the lab's registry")?;
+        }
+        Ok(())
+    }
 }
 
 impl stack::Shipping for Registry<'_> {
@@ -284,6 +304,9 @@ impl Launcher for Lab {
 
     fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
         let sh = on.sh;
+        if let Ok(registry) = Registry::of(on) {
+            registry.forget_pushed()?;
+        }
         labelled::down(on)?;
         let dir = socket_dir(on);
         if dir.exists() {
