@@ -8,9 +8,12 @@
 //! container (its socket) and from a container beside it (the network, as the app goes). The
 //! runs are interleaved (04, 05, pgbench, 04, 05, pgbench, ...), so that both sides of a ratio
 //! see the same minutes of a noisy machine; a ratio is the median of each run's own, with
-//! its spread. Nothing here is asserted: it reports. `--save` keeps the report in
+//! its spread. Each POST run also counts where the cores went ([`cpu`]), and, as root, is
+//! repeated from beside the app (wrk in the db container's network namespace, to the app's
+//! address), without Docker's published port. Nothing here is asserted: it reports. `--save` keeps the report in
 //! docs/bench/report.json, which the book's tables are rendered from (`cargo xtask codegen`).
 
+mod cpu;
 mod learner;
 pub mod report;
 
@@ -93,6 +96,12 @@ pub struct StepResults {
     pub pgbench_socket_per_second: f64,
     /// The same from a container beside it, over the project's network, as the app goes.
     pub pgbench_network_per_second: f64,
+    /// `POST /` from beside the app, without the published port (measured as root only).
+    #[serde(default)]
+    pub post_beside: Option<Load>,
+    /// Where the cores went during the median `POST /` run.
+    #[serde(default)]
+    pub post_cpu: Option<cpu::CpuUse>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -136,10 +145,17 @@ pub struct Ratios {
     pub pgbench_network_over_socket: Spread,
     /// What fsyncing every entry costs the queue path: POST with everysec over always.
     pub queue_everysec_over_always: Spread,
+    /// The same from beside the app (measured as root only).
+    #[serde(default)]
+    pub queue_everysec_over_always_beside: Option<Spread>,
     /// What the queue gains at the door: step 05's POST over step 04's, same run.
     pub queue_post_over_direct_post: Spread,
     /// What batches gain: the workers' drain over pgbench from the network.
     pub queue_drain_over_pgbench_network: Spread,
+    /// What the published port costs: `POST /` through it over the same from beside the
+    /// app, steps 04 and 05 (measured as root only).
+    #[serde(default)]
+    pub published_over_beside: Option<[Spread; 2]>,
 }
 
 const POST_SCRIPT: &str = r#"-- wrk: POST the survey form, a different name each time.
@@ -164,7 +180,8 @@ fn free_port() -> anyhow::Result<u16> {
 /// Figures of one run of steps 04 and 05, side by side.
 struct Run {
     get: [Load; 2],
-    post: [Load; 2],
+    post: [(Load, cpu::CpuUse); 2],
+    beside: [Option<Load>; 2],
     socket: [f64; 2],
     network: [f64; 2],
 }
@@ -254,6 +271,16 @@ impl Bench {
             format!("http://127.0.0.1:{}/", ports.1),
         ];
         let post = Some("target/xtask/post.lua");
+        let meters = [
+            cpu::Meter::of(direct, ports.0)?,
+            cpu::Meter::of(queue, ports.1)?,
+        ];
+        let beside = is_root();
+        if !beside {
+            eprintln!(
+                "    (not root: POST from beside the app, through no published port, is not measured)"
+            );
+        }
         let mut runs = Vec::new();
         for run in 1..=self.runs {
             eprintln!(
@@ -266,14 +293,20 @@ impl Bench {
                     self.wrk(direct.sh, &urls[1], None)?,
                 ],
                 post: [
-                    self.wrk(direct.sh, &urls[0], post)?,
-                    self.wrk(direct.sh, &urls[1], post)?,
+                    self.metered_post(&meters[0], direct.sh, &urls[0])?,
+                    self.metered_post(&meters[1], direct.sh, &urls[1])?,
+                ],
+                beside: [
+                    self.wrk_beside(direct, beside)?,
+                    self.wrk_beside(queue, beside)?,
                 ],
                 socket: [self.pgbench(direct, false)?, self.pgbench(queue, false)?],
                 network: [self.pgbench(direct, true)?, self.pgbench(queue, true)?],
             });
         }
         let (mut always, mut everysec) = (Vec::new(), Vec::new());
+        // The same from beside the app, where the published port does not hide the fsync.
+        let (mut always_beside, mut everysec_beside) = (Vec::new(), Vec::new());
         for run in 1..=self.runs {
             eprintln!(
                 "    run {run} of {}: step 05 POST with fsync always, then everysec",
@@ -281,8 +314,10 @@ impl Bench {
             );
             self.redis_fsync(queue, &urls[1], "always")?;
             always.push(self.wrk(queue.sh, &urls[1], post)?);
+            always_beside.extend(self.wrk_beside(queue, beside)?);
             self.redis_fsync(queue, &urls[1], "everysec")?;
             everysec.push(self.wrk(queue.sh, &urls[1], post)?);
+            everysec_beside.extend(self.wrk_beside(queue, beside)?);
         }
         self.redis_fsync(queue, &urls[1], "always")?;
         let mut drains = Vec::new();
@@ -298,7 +333,13 @@ impl Bench {
         }
         let results = |side: usize| StepResults {
             get: median_load(runs.iter().map(|r| r.get[side]).collect()),
-            post: median_load(runs.iter().map(|r| r.post[side]).collect()),
+            post: median_load(runs.iter().map(|r| r.post[side].0).collect()),
+            post_beside: runs
+                .iter()
+                .map(|r| r.beside[side])
+                .collect::<Option<Vec<_>>>()
+                .map(median_load),
+            post_cpu: median_cpu(runs.iter().map(|r| r.post[side].clone()).collect()),
             pgbench_socket_per_second: Spread::of(runs.iter().map(|r| r.socket[side]).collect())
                 .median,
             pgbench_network_per_second: Spread::of(runs.iter().map(|r| r.network[side]).collect())
@@ -307,7 +348,7 @@ impl Bench {
         let ratios = Ratios {
             direct_post_over_pgbench_network: Spread::of(
                 runs.iter()
-                    .map(|r| r.post[0].per_second / r.network[0])
+                    .map(|r| r.post[0].0.per_second / r.network[0])
                     .collect(),
             ),
             pgbench_network_over_socket: Spread::of(
@@ -322,9 +363,18 @@ impl Bench {
                     .map(|(a, e)| e.per_second / a.per_second)
                     .collect(),
             ),
+            queue_everysec_over_always_beside: beside.then(|| {
+                Spread::of(
+                    always_beside
+                        .iter()
+                        .zip(&everysec_beside)
+                        .map(|(a, e)| e.per_second / a.per_second)
+                        .collect(),
+                )
+            }),
             queue_post_over_direct_post: Spread::of(
                 runs.iter()
-                    .map(|r| r.post[1].per_second / r.post[0].per_second)
+                    .map(|r| r.post[1].0.per_second / r.post[0].0.per_second)
                     .collect(),
             ),
             queue_drain_over_pgbench_network: Spread::of(
@@ -333,6 +383,18 @@ impl Bench {
                     .map(|(drain, pgbench)| drain / pgbench)
                     .collect(),
             ),
+            published_over_beside: beside.then(|| {
+                [0, 1].map(|side| {
+                    Spread::of(
+                        runs.iter()
+                            .filter_map(|r| {
+                                let beside = r.beside[side]?;
+                                Some(r.post[side].0.per_second / beside.per_second)
+                            })
+                            .collect(),
+                    )
+                })
+            }),
         };
         let queue_only = Queue {
             post_everysec: median_load(everysec),
@@ -342,19 +404,65 @@ impl Bench {
     }
 
     fn wrk(&self, sh: &Shell, url: &str, script: Option<&str>) -> anyhow::Result<Load> {
-        self.wrk_for(sh, url, script, self.duration)
+        self.wrk_for(sh, url, script, self.duration, None)
     }
 
+    /// `POST /` on `url`, counting where the cores go meanwhile.
+    fn metered_post(
+        &self,
+        meter: &cpu::Meter,
+        sh: &Shell,
+        url: &str,
+    ) -> anyhow::Result<(Load, cpu::CpuUse)> {
+        meter.around(|| {
+            let load = self.wrk(sh, url, Some("target/xtask/post.lua"))?;
+            Ok((load, load.per_second * self.duration as f64))
+        })
+    }
+
+    /// `POST /` from beside the app: wrk in the db container's network namespace, to the
+    /// app's address on the project's network, so no published port (no userland proxy, no
+    /// NAT) is on the way. Entering a namespace (nsenter) needs root: None otherwise.
+    fn wrk_beside(&self, on: &On<'_>, as_root: bool) -> anyhow::Result<Option<Load>> {
+        if !as_root {
+            return Ok(None);
+        }
+        let sh = on.sh;
+        let (app, db) = (on.container("app")?, on.container("db")?);
+        let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}";
+        let addresses = cmd!(sh, "docker inspect --format {format} {app}")
+            .quiet()
+            .read()?;
+        let address = addresses
+            .split_whitespace()
+            .next()
+            .context("the app's address on the project's network")?;
+        let format = "{{.State.Pid}}";
+        let pid = cmd!(sh, "docker inspect --format {format} {db}")
+            .quiet()
+            .read()?;
+        let url = format!("http://{address}:5000/");
+        let script = Some("target/xtask/post.lua");
+        self.wrk_for(sh, &url, script, self.duration, Some(pid.trim()))
+            .map(Some)
+    }
+
+    /// wrk for `seconds`; from the network namespace of process `netns` when given.
     fn wrk_for(
         &self,
         sh: &Shell,
         url: &str,
         script: Option<&str>,
         seconds: u64,
+        netns: Option<&str>,
     ) -> anyhow::Result<Load> {
         let (connections, duration) = (self.concurrency.to_string(), format!("{seconds}s"));
         let script: Vec<&str> = script.map(|s| vec!["--script", s]).unwrap_or_default();
-        let output = cmd!(sh, "wrk --threads 2 --connections {connections} --duration {duration} --latency {script...} {url}")
+        let (program, then): (&str, Vec<&str>) = match netns {
+            Some(pid) => ("nsenter", vec!["--target", pid, "--net", "wrk"]),
+            None => ("wrk", Vec::new()),
+        };
+        let output = cmd!(sh, "{program} {then...} --threads 2 --connections {connections} --duration {duration} --latency {script...} {url}")
             .quiet()
             .read()
             .context("running wrk")?;
@@ -399,7 +507,7 @@ impl Bench {
             .ignore_stderr()
             .run()
             .context("recreating Redis")?;
-        self.wrk_for(on.sh, url, Some("target/xtask/post.lua"), 1)?;
+        self.wrk_for(on.sh, url, Some("target/xtask/post.lua"), 1, None)?;
         // The workers are back once they drain what that second queued. (Redis may still
         // be loading its data: that is not an answer yet.)
         let started = Instant::now();
@@ -466,6 +574,19 @@ impl Bench {
 fn median_load(mut runs: Vec<Load>) -> Load {
     runs.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
     runs[runs.len() / 2]
+}
+
+/// Where the cores went in the run with the median requests per second.
+fn median_cpu(mut runs: Vec<(Load, cpu::CpuUse)>) -> Option<cpu::CpuUse> {
+    runs.sort_by(|a, b| a.0.per_second.total_cmp(&b.0.per_second));
+    let middle = runs.len() / 2;
+    runs.into_iter().nth(middle).map(|(_, used)| used)
+}
+
+/// Whether this process runs as root (which entering another network namespace needs).
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// This machine, as a report names it.

@@ -125,7 +125,20 @@ fn throughput(r: &Report) -> String {
         ),
         ("step 04 `GET /` (the form)", r.direct.get),
     ];
-    for (name, load) in rows {
+    let beside = [
+        (
+            "step 04 `POST /` from beside the app (no published port)",
+            r.direct.post_beside,
+        ),
+        (
+            "step 05 `POST /` from beside the app (no published port)",
+            r.queue.post_beside,
+        ),
+    ];
+    let beside = beside
+        .into_iter()
+        .filter_map(|(name, load)| Some((name, load?)));
+    for (name, load) in rows.into_iter().chain(beside) {
         let _ = writeln!(
             text,
             "| {name} | {:.0} | {:.1} ms | {:.1} ms | {} |",
@@ -175,6 +188,64 @@ fn throughput(r: &Report) -> String {
     ] {
         let _ = writeln!(text, "- {name}: {}", spread(value, 2));
     }
+    if let Some(value) = &ratios.queue_everysec_over_always_beside {
+        let _ = writeln!(
+            text,
+            "- step 05 `POST /` with `everysec` over the same with `always`, both from beside the app: {}",
+            spread(value, 2)
+        );
+    }
+    if let Some([direct, queue]) = &ratios.published_over_beside {
+        for (step, value) in [("04", direct), ("05", queue)] {
+            let _ = writeln!(
+                text,
+                "- step {step} `POST /` through the published port over the same from beside the app: {}",
+                spread(value, 2)
+            );
+        }
+    }
+    text.push_str(&cores(r));
+    text
+}
+
+/// Where the cores went during the median `POST /` runs, step 04 beside step 05.
+fn cores(r: &Report) -> String {
+    let (Some(direct), Some(queue)) = (&r.direct.post_cpu, &r.queue.post_cpu) else {
+        return String::new();
+    };
+    let mut text = format!(
+        "\nWhere the {} cores went during the median `POST /` runs (cores kept busy; `rest` is \
+         mostly the kernel's network work):\n\n| | step 04 | step 05 |\n|---|---:|---:|\n",
+        r.machine.cores
+    );
+    let mut names: Vec<&str> = direct.parts.iter().map(|(n, _)| n.as_str()).collect();
+    for (name, _) in &queue.parts {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    // The services first, by name; then the proxy, wrk and the rest, as measured.
+    let tail = ["docker-proxy", "wrk", "rest"];
+    names.sort_by_key(|n| (tail.iter().position(|t| t == n), *n));
+    let of = |used: &super::cpu::CpuUse, name: &str| {
+        used.parts
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| "".to_owned(), |(_, cores)| format!("{cores:.2}"))
+    };
+    for name in names {
+        let _ = writeln!(
+            text,
+            "| {name} | {} | {} |",
+            of(direct, name),
+            of(queue, name)
+        );
+    }
+    let _ = writeln!(
+        text,
+        "| idle | {:.2} | {:.2} |\n| processor time per request | {:.0} µs | {:.0} µs |",
+        direct.idle, queue.idle, direct.micros_per_request, queue.micros_per_request
+    );
     text
 }
 

@@ -1,0 +1,257 @@
+//! Where the processor's time goes while wrk loads a step: each service's containers (read
+//! from their control groups), Docker's proxies for the published port, wrk itself, and the
+//! rest of the machine (the kernel's network work, mostly).
+
+use std::{collections::BTreeMap, time::Instant};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use xshell::cmd;
+
+use crate::launch::On;
+
+/// The kernel counts process times in ticks of 1/100 s (USER_HZ, 100 on Linux's platforms).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// How many cores, on average, each part kept busy during a load.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CpuUse {
+    /// Part name (a service, `docker-proxy`, `wrk`, `rest`) and the cores it kept busy.
+    pub parts: Vec<(String, f64)>,
+    /// Cores nobody used.
+    pub idle: f64,
+    /// Processor time per request, in microseconds, all parts together.
+    pub micros_per_request: f64,
+}
+
+/// What to read: the step's containers by service, the proxies of its published port.
+pub struct Meter {
+    /// Per service, the CPU-time files of its containers' control groups.
+    services: BTreeMap<String, Vec<CgroupClock>>,
+    proxies: Vec<u32>,
+}
+
+/// One container's control group's total CPU time.
+enum CgroupClock {
+    /// cgroup v2: `cpu.stat`'s `usage_usec`.
+    V2(String),
+    /// cgroup v1: `cpuacct.usage`, in nanoseconds.
+    V1(String),
+}
+
+impl CgroupClock {
+    /// The clock of the control group process `pid` is in.
+    fn of(pid: u32) -> anyhow::Result<Self> {
+        let groups = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .with_context(|| format!("reading the control group of process {pid}"))?;
+        for line in groups.lines() {
+            let mut fields = line.splitn(3, ':');
+            let (Some(_), Some(controllers), Some(path)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            if controllers.split(',').any(|c| c == "cpuacct") {
+                return Ok(Self::V1(format!(
+                    "/sys/fs/cgroup/cpuacct{path}/cpuacct.usage"
+                )));
+            }
+        }
+        let path = groups
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .context("no cgroup v2 line and no cpuacct controller")?;
+        Ok(Self::V2(format!("/sys/fs/cgroup{path}/cpu.stat")))
+    }
+
+    fn seconds(&self) -> anyhow::Result<f64> {
+        match self {
+            Self::V1(file) => {
+                let nanos: f64 = read(file)?.trim().parse()?;
+                Ok(nanos / 1e9)
+            }
+            Self::V2(file) => {
+                let stat = read(file)?;
+                let micros: f64 = stat
+                    .lines()
+                    .find_map(|l| l.strip_prefix("usage_usec "))
+                    .context("usage_usec in cpu.stat")?
+                    .trim()
+                    .parse()?;
+                Ok(micros / 1e6)
+            }
+        }
+    }
+}
+
+fn read(file: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("reading {file}"))
+}
+
+/// The counters at one moment.
+struct Reading {
+    at: Instant,
+    services: BTreeMap<String, f64>,
+    proxies: f64,
+    children: f64,
+    busy: f64,
+    all: f64,
+}
+
+impl Meter {
+    /// Finds the containers of `on`'s project and the proxies of `port`.
+    pub fn of(on: &On<'_>, port: u16) -> anyhow::Result<Self> {
+        let sh = on.sh;
+        let ids = crate::launch::compose(on)
+            .args(["ps", "--quiet"])
+            .quiet()
+            .read()?;
+        let mut services: BTreeMap<String, Vec<CgroupClock>> = BTreeMap::new();
+        for id in ids.split_whitespace() {
+            let format = r#"{{index .Config.Labels "com.docker.compose.service"}} {{.State.Pid}}"#;
+            let said = cmd!(sh, "docker inspect --format {format} {id}")
+                .quiet()
+                .read()?;
+            let (service, pid) = said.split_once(' ').context("service and pid")?;
+            let clock = CgroupClock::of(pid.trim().parse()?)?;
+            services.entry(service.to_owned()).or_default().push(clock);
+        }
+        Ok(Self {
+            services,
+            proxies: proxies_of(port)?,
+        })
+    }
+
+    fn read(&self) -> anyhow::Result<Reading> {
+        let mut services = BTreeMap::new();
+        for (service, clocks) in &self.services {
+            let mut seconds = 0.0;
+            for clock in clocks {
+                seconds += clock.seconds()?;
+            }
+            services.insert(service.clone(), seconds);
+        }
+        let mut proxies = 0.0;
+        for pid in &self.proxies {
+            proxies += process_seconds(&read(&format!("/proc/{pid}/stat"))?, 13)?;
+        }
+        // wrk is this process's child: its times join ours once it has been waited for.
+        let children = process_seconds(&read("/proc/self/stat")?, 15)?;
+        let (busy, all) = machine_seconds()?;
+        Ok(Reading {
+            at: Instant::now(),
+            services,
+            proxies,
+            children,
+            busy,
+            all,
+        })
+    }
+
+    /// Runs `load` (wrk, returning how many requests it made) and measures around it.
+    pub fn around<T>(
+        &self,
+        load: impl FnOnce() -> anyhow::Result<(T, f64)>,
+    ) -> anyhow::Result<(T, CpuUse)> {
+        let before = self.read()?;
+        let (value, requests) = load()?;
+        let after = self.read()?;
+        let wall = after.at.duration_since(before.at).as_secs_f64();
+        let cores = |seconds: f64| seconds / wall;
+        let mut parts: Vec<(String, f64)> = after
+            .services
+            .iter()
+            .map(|(service, seconds)| {
+                let spent = seconds - before.services.get(service).copied().unwrap_or_default();
+                (service.clone(), cores(spent))
+            })
+            .collect();
+        parts.push(("docker-proxy".into(), cores(after.proxies - before.proxies)));
+        parts.push(("wrk".into(), cores(after.children - before.children)));
+        let busy = after.busy - before.busy;
+        let named: f64 = parts.iter().map(|(_, c)| c).sum();
+        parts.push(("rest".into(), (cores(busy) - named).max(0.0)));
+        let idle = cores((after.all - before.all) - busy).max(0.0);
+        Ok((
+            value,
+            CpuUse {
+                parts,
+                idle,
+                micros_per_request: busy / requests.max(1.0) * 1e6,
+            },
+        ))
+    }
+}
+
+/// The processes of Docker's userland proxy for `port` (one per address family).
+fn proxies_of(port: u16) -> anyhow::Result<Vec<u32>> {
+    let wanted = ["-host-port".to_owned(), port.to_string()];
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_proxy = args.first().is_some_and(|a| a.ends_with("docker-proxy"));
+        if is_proxy && args.windows(2).any(|w| w == wanted) {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
+/// User plus system time from a `/proc/PID/stat` line, starting at field `first` (0-based,
+/// after the command name): 13 for the process's own, 15 for its waited-for children's.
+fn process_seconds(stat: &str, first: usize) -> anyhow::Result<f64> {
+    // The command name is in parentheses and may hold spaces: count fields after it.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("a /proc stat line")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 2 (the state), so field N is at N - 2.
+    let ticks = |n: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(n - 2)
+            .context("a field of a /proc stat line")?
+            .parse::<f64>()?)
+    };
+    Ok((ticks(first)? + ticks(first + 1)?) / TICKS_PER_SECOND)
+}
+
+/// The machine's busy and total processor seconds so far, all cores together.
+fn machine_seconds() -> anyhow::Result<(f64, f64)> {
+    let stat = read("/proc/stat")?;
+    let cpu = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .context("the cpu line of /proc/stat")?;
+    let ticks: Vec<f64> = cpu
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let all: f64 = ticks.iter().take(8).sum();
+    // idle and iowait are not busy.
+    let idle =
+        ticks.get(3).copied().unwrap_or_default() + ticks.get(4).copied().unwrap_or_default();
+    Ok(((all - idle) / TICKS_PER_SECOND, all / TICKS_PER_SECOND))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Times are read after the command name, however many spaces it holds.
+    #[test]
+    fn reads_process_times() {
+        let stat = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0";
+        assert_eq!(process_seconds(stat, 13).unwrap(), 3.0);
+        assert_eq!(process_seconds(stat, 15).unwrap(), 0.1);
+    }
+}
