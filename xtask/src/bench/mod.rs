@@ -275,12 +275,15 @@ impl Bench {
             cpu::Meter::of(direct, ports.0)?,
             cpu::Meter::of(queue, ports.1)?,
         ];
-        let beside = is_root();
-        if !beside {
+        let beside = if is_root() {
+            Some([Beside::of(direct)?, Beside::of(queue)?])
+        } else {
             eprintln!(
                 "    (not root: POST from beside the app, through no published port, is not measured)"
             );
-        }
+            None
+        };
+        let beside_of = |side: usize| beside.as_ref().map(|b| &b[side]);
         let mut runs = Vec::new();
         for run in 1..=self.runs {
             eprintln!(
@@ -297,15 +300,15 @@ impl Bench {
                     self.metered_post(&meters[1], direct.sh, &urls[1])?,
                 ],
                 beside: [
-                    self.wrk_beside(direct, beside)?,
-                    self.wrk_beside(queue, beside)?,
+                    self.wrk_beside(direct.sh, beside_of(0))?,
+                    self.wrk_beside(queue.sh, beside_of(1))?,
                 ],
                 socket: [self.pgbench(direct, false)?, self.pgbench(queue, false)?],
                 network: [self.pgbench(direct, true)?, self.pgbench(queue, true)?],
             });
         }
         let (mut always, mut everysec) = (Vec::new(), Vec::new());
-        // The same from beside the app, where the published port does not hide the fsync.
+        // The same from beside the app, with no published port in the way.
         let (mut always_beside, mut everysec_beside) = (Vec::new(), Vec::new());
         for run in 1..=self.runs {
             eprintln!(
@@ -314,10 +317,10 @@ impl Bench {
             );
             self.redis_fsync(queue, &urls[1], "always")?;
             always.push(self.wrk(queue.sh, &urls[1], post)?);
-            always_beside.extend(self.wrk_beside(queue, beside)?);
+            always_beside.extend(self.wrk_beside(queue.sh, beside_of(1))?);
             self.redis_fsync(queue, &urls[1], "everysec")?;
             everysec.push(self.wrk(queue.sh, &urls[1], post)?);
-            everysec_beside.extend(self.wrk_beside(queue, beside)?);
+            everysec_beside.extend(self.wrk_beside(queue.sh, beside_of(1))?);
         }
         self.redis_fsync(queue, &urls[1], "always")?;
         let mut drains = Vec::new();
@@ -363,7 +366,7 @@ impl Bench {
                     .map(|(a, e)| e.per_second / a.per_second)
                     .collect(),
             ),
-            queue_everysec_over_always_beside: beside.then(|| {
+            queue_everysec_over_always_beside: beside.is_some().then(|| {
                 Spread::of(
                     always_beside
                         .iter()
@@ -383,7 +386,7 @@ impl Bench {
                     .map(|(drain, pgbench)| drain / pgbench)
                     .collect(),
             ),
-            published_over_beside: beside.then(|| {
+            published_over_beside: beside.is_some().then(|| {
                 [0, 1].map(|side| {
                     Spread::of(
                         runs.iter()
@@ -420,30 +423,13 @@ impl Bench {
         })
     }
 
-    /// `POST /` from beside the app: wrk in the db container's network namespace, to the
-    /// app's address on the project's network, so no published port (no userland proxy, no
-    /// NAT) is on the way. Entering a namespace (nsenter) needs root: None otherwise.
-    fn wrk_beside(&self, on: &On<'_>, as_root: bool) -> anyhow::Result<Option<Load>> {
-        if !as_root {
+    /// `POST /` from beside the app ([`Beside`]); None when that is not measured.
+    fn wrk_beside(&self, sh: &Shell, beside: Option<&Beside>) -> anyhow::Result<Option<Load>> {
+        let Some(beside) = beside else {
             return Ok(None);
-        }
-        let sh = on.sh;
-        let (app, db) = (on.container("app")?, on.container("db")?);
-        let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}";
-        let addresses = cmd!(sh, "docker inspect --format {format} {app}")
-            .quiet()
-            .read()?;
-        let address = addresses
-            .split_whitespace()
-            .next()
-            .context("the app's address on the project's network")?;
-        let format = "{{.State.Pid}}";
-        let pid = cmd!(sh, "docker inspect --format {format} {db}")
-            .quiet()
-            .read()?;
-        let url = format!("http://{address}:5000/");
+        };
         let script = Some("target/xtask/post.lua");
-        self.wrk_for(sh, &url, script, self.duration, Some(pid.trim()))
+        self.wrk_for(sh, &beside.url, script, self.duration, Some(&beside.netns))
             .map(Some)
     }
 
@@ -581,6 +567,38 @@ fn median_cpu(mut runs: Vec<(Load, cpu::CpuUse)>) -> Option<cpu::CpuUse> {
     runs.sort_by(|a, b| a.0.per_second.total_cmp(&b.0.per_second));
     let middle = runs.len() / 2;
     runs.into_iter().nth(middle).map(|(_, used)| used)
+}
+
+/// Where `POST /` is sent from beside the app: wrk in the db container's network namespace
+/// (entering it, with nsenter, needs root), to the app's address on the project's network,
+/// so no published port (no userland proxy, no NAT) is on the way.
+struct Beside {
+    url: String,
+    /// A process in the db container, whose network namespace wrk enters.
+    netns: String,
+}
+
+impl Beside {
+    fn of(on: &On<'_>) -> anyhow::Result<Self> {
+        let sh = on.sh;
+        let (app, db) = (on.container("app")?, on.container("db")?);
+        let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}";
+        let addresses = cmd!(sh, "docker inspect --format {format} {app}")
+            .quiet()
+            .read()?;
+        let address = addresses
+            .split_whitespace()
+            .next()
+            .context("the app's address on the project's network")?;
+        let format = "{{.State.Pid}}";
+        let pid = cmd!(sh, "docker inspect --format {format} {db}")
+            .quiet()
+            .read()?;
+        Ok(Self {
+            url: format!("http://{address}:5000/"),
+            netns: pid.trim().to_owned(),
+        })
+    }
 }
 
 /// Whether this process runs as root (which entering another network namespace needs).
