@@ -1,7 +1,9 @@
 //! The edit loop: with step 03 running, a learner changes the form's template and runs `up`
 //! again. The runner rebuilds the app image, Compose replaces the app container alone (the
 //! database and its rows stay), the old image is removed, and undoing the edit serves the
-//! old page again. Last, another step's image is built from the undone sources: Docker's
+//! old page again; a change to the database's service in the Compose file replaces the
+//! database too (the app alone is replaced only while the rest is as the file says). Last,
+//! another step's image is built from the undone sources: Docker's
 //! cache hands that build the files with the times they had before the edit, older than what
 //! the edit compiled, and the build must still compile the template as it is now. The edits
 //! are made in a copy of the checkout (with a comment of its own, so that its sources differ
@@ -64,6 +66,17 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|window| window == needle.as_bytes())
 }
 
+/// `up` on the running step, which must succeed: what it printed, and what it logged.
+fn up_again(launched: &Launched, port: &str) -> (String, String) {
+    let output = launched.run(&["up", "--port", port]);
+    let (out, said) = (
+        tests::xtask::stdout(&output),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    assert!(output.status.success(), "{out}\n{said}");
+    (out, said)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn up_again_serves_an_edit_and_keeps_the_rest() {
     let _images = CopyImages;
@@ -86,9 +99,7 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
 
     // Nothing changed: nothing is replaced.
     let port = launched.port.to_string();
-    let again = launched.run(&["up", "--port", &port]);
-    let said = String::from_utf8_lossy(&again.stderr);
-    assert!(again.status.success(), "{said}");
+    let (_, said) = up_again(&launched, &port);
     assert!(
         !said.contains("Recreate"),
         "an unchanged step is left alone:\n{said}"
@@ -98,14 +109,10 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
     // One word changed: the app alone is replaced, and its old image goes.
     let edited = "Tell us all about your cat";
     std::fs::write(&template, original.replace(HEADING, edited)).expect("edit the template");
-    let output = launched.run(&["up", "--port", &port]);
-    let (out, said) = (
-        tests::xtask::stdout(&output),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "{out}\n{said}");
+    let (out, said) = up_again(&launched, &port);
     assert!(
-        out.contains("is running: bringing it up to date"),
+        out.contains("is running: bringing it up to date")
+            && out.contains("`--no-deps` names app alone"),
         "up says what it does:\n{out}"
     );
     assert!(
@@ -127,6 +134,20 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
     std::fs::write(&template, &original).expect("undo the edit");
     launched.run_ok(&["up", "--port", &port]);
     assert_eq!(heading_served(&launched).await, HEADING);
+
+    // The database's configuration changed: Compose is asked about every service, and
+    // replaces the database too.
+    let file = copy.path().join("compose/03-compose.yaml");
+    let compose = std::fs::read_to_string(&file).expect("the Compose file");
+    let limit = "mem_limit: 512m";
+    assert_eq!(compose.matches(limit).count(), 1, "the db's memory limit");
+    std::fs::write(&file, compose.replace(limit, "mem_limit: 500m")).expect("edit the file");
+    let (out, said) = up_again(&launched, &port);
+    assert!(
+        !said.contains("--no-deps")
+            && said.contains(&format!("Container {}-db-1  Recreated", launched.project)),
+        "a change to the database's service replaces it:\n{out}\n{said}"
+    );
 
     // Another step from the same sources: its build is new, its files' times are old.
     let built = tests::xtask::xtask_in(copy.path(), &["step", "2", "build"], &[]);

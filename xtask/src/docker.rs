@@ -16,20 +16,21 @@ pub fn succeeds(cmd: xshell::Cmd<'_>) -> bool {
 
 /// Fails with a fix when the Docker CLI is missing or its daemon does not answer.
 pub fn require_engine(sh: &Shell) -> anyhow::Result<()> {
+    // `docker version` asks the daemon too, and answers faster than `docker info`; only
+    // when it fails is the reason looked for.
+    let format = "{{.Server.Version}}";
+    if succeeds(cmd!(sh, "docker version --format {format}")) {
+        return Ok(());
+    }
     if !succeeds(cmd!(sh, "docker --version")) {
         bail!(
             "the docker command is missing: install Docker Engine (Debian: apt-get install docker.io; see `cargo xtask doctor`)"
         );
     }
-    // `docker version` asks the daemon too, and answers faster than `docker info`.
-    let format = "{{.Server.Version}}";
-    if !succeeds(cmd!(sh, "docker version --format {format}")) {
-        bail!(
-            "Docker is not running, or you may not use it: start the daemon (systemctl start docker, \
-             or `dockerd > dockerd.log 2>&1 &` without systemd) and check `docker info`"
-        );
-    }
-    Ok(())
+    bail!(
+        "Docker is not running, or you may not use it: start the daemon (systemctl start docker, \
+         or `dockerd > dockerd.log 2>&1 &` without systemd) and check `docker info`"
+    )
 }
 
 /// Fails with a fix when only Compose v1 (or no Compose) is installed. (Asked once per run.)
@@ -88,14 +89,16 @@ pub fn require_free_port(port: u16) -> anyhow::Result<()> {
 pub fn wait_healthy(sh: &Shell, containers: &[String], limit: Duration) -> anyhow::Result<()> {
     let format = "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}";
     let started = Instant::now();
+    let mut last_dot = started;
     eprint!("waiting for {} to be healthy", containers.join(", "));
     loop {
         let mut all_healthy = true;
-        for name in containers {
-            let status = cmd!(sh, "docker inspect --format {format} {name}")
-                .quiet()
-                .read()
-                .with_context(|| format!("inspecting container {name}"))?;
+        // One line per container, in the order asked.
+        let statuses = cmd!(sh, "docker inspect --format {format} {containers...}")
+            .quiet()
+            .read()
+            .with_context(|| format!("inspecting {}", containers.join(", ")))?;
+        for (name, status) in containers.iter().zip(statuses.lines()) {
             match status.trim() {
                 "healthy" => {}
                 "unhealthy" | "exited" | "dead" => {
@@ -121,9 +124,14 @@ pub fn wait_healthy(sh: &Shell, containers: &[String], limit: Duration) -> anyho
                 containers.join(", ")
             );
         }
-        eprint!(".");
-        let _ = std::io::stderr().flush();
-        std::thread::sleep(Duration::from_secs(1));
+        // Asked ten times a second (a container that starts fast is seen at once), a dot
+        // each second.
+        if last_dot.elapsed() >= Duration::from_secs(1) {
+            eprint!(".");
+            let _ = std::io::stderr().flush();
+            last_dot = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -42,7 +42,7 @@ pub fn wiring<'a>(
         (
             cmd!(
                 sh,
-                "docker run --detach --name {app} --label {label} --network {network} --env {APP_DATABASE_URL} --publish {publish} --health-start-interval 250ms {image}"
+                "docker run --detach --name {app} --label {label} --network {network} --env {APP_DATABASE_URL} --publish {publish} --health-start-interval 100ms {image}"
             ),
             "starting the app container",
         ),

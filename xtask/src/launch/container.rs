@@ -22,7 +22,7 @@ impl Launcher for Container {
         );
         let run = cmd!(
             sh,
-            "docker run --detach --name {app} --label {label} --publish {publish} --health-start-interval 250ms {image}"
+            "docker run --detach --name {app} --label {label} --publish {publish} --health-start-interval 100ms {image}"
         );
         if up.running {
             labelled::replace_if_changed(on, "app", &publish, run)

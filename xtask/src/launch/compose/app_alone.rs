@@ -1,0 +1,155 @@
+//! `up` on a running step when only the app's image can have changed: `--no-deps` names the
+//! services that run the app's image, so Compose neither touches the others nor waits half a
+//! second for each of them to report healthy again, and the runner waits for the app's
+//! health itself, ten times a second, where `--wait` looks every half second.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context;
+use xshell::cmd;
+
+use super::{command, containers, whole};
+use crate::launch::On;
+
+/// What runs, when the app's services alone may need replacing.
+pub struct AppAlone {
+    /// The services that run the step's image (the app, and the workers where there are).
+    services: Vec<String>,
+    /// Every other service: running, healthy, configured as the file says now.
+    others: Vec<String>,
+    /// Whether the app's containers were started with the rest (their configuration hash is
+    /// the whole project's). Compose hashes a service named with `--no-deps` without its
+    /// `depends_on`, so such a container would be replaced even if nothing changed: the
+    /// image is then built first, and the app replaced only if the image did change.
+    started_with_the_rest: bool,
+    /// The images the app's containers run (IDs).
+    running_images: BTreeSet<String>,
+}
+
+impl AppAlone {
+    /// Whether only the app's image can have changed: every service that does not run the
+    /// step's image runs healthy, one container each, with the configuration the file gives it
+    /// now (Compose keeps a hash of it in a label; `config --hash` gives the file's). `None`
+    /// when anything else differs or cannot be told.
+    pub fn find(on: &On<'_>) -> Option<Self> {
+        let sh = on.sh;
+        let wanted = command(on)
+            .args(["config", "--hash", "*"])
+            .quiet()
+            .read()
+            .ok()?;
+        let wanted: BTreeMap<&str, &str> = wanted
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .collect();
+        let ids = containers(on).ok()?;
+        if ids.is_empty() {
+            return None;
+        }
+        let format = "{{index .Config.Labels \"com.docker.compose.service\"}} {{.Config.Image}} {{.Image}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{index .Config.Labels \"com.docker.compose.config-hash\"}}";
+        let states = cmd!(sh, "docker inspect --format {format} {ids...}")
+            .quiet()
+            .read()
+            .ok()?;
+        let image = tagged(on.step.image(sh));
+        let mut found = Self {
+            services: Vec::new(),
+            others: Vec::new(),
+            started_with_the_rest: true,
+            running_images: BTreeSet::new(),
+        };
+        let mut services = BTreeSet::new();
+        for line in states.lines() {
+            let [service, runs, id, state, health, hash] = line.split(' ').collect::<Vec<_>>()[..]
+            else {
+                return None;
+            };
+            let as_the_file_says = wanted.get(service) == Some(&hash);
+            if !wanted.contains_key(service) {
+                // A service the file no longer has: Compose's own `up` says what to do.
+                return None;
+            }
+            if runs == image {
+                services.insert(service.to_owned());
+                found.running_images.insert(id.to_owned());
+                found.started_with_the_rest &= as_the_file_says;
+            } else if state == "running"
+                && matches!(health, "healthy" | "none")
+                && as_the_file_says
+                && !found.others.iter().any(|o| o == service)
+            {
+                found.others.push(service.to_owned());
+            } else {
+                return None;
+            }
+        }
+        let every_service_runs = wanted
+            .keys()
+            .all(|s| services.contains(*s) || found.others.iter().any(|o| o == s));
+        found.services = services.into_iter().collect();
+        (every_service_runs && !found.services.is_empty() && !found.others.is_empty())
+            .then_some(found)
+    }
+
+    /// Replaces the app's services alone (with `scale`), if their image changed, and waits
+    /// until they are healthy.
+    pub fn replace(&self, on: &On<'_>, scale: &[&str]) -> anyhow::Result<()> {
+        let sh = on.sh;
+        println!(
+            "{} run as the file says, and healthy: only the app's image can have changed.",
+            self.others.join(", ")
+        );
+        let mut build = Some("--build");
+        if self.started_with_the_rest {
+            command(on)
+                .arg("build")
+                .args(&self.services)
+                .run()
+                .context("building the app's image")?;
+            let built = crate::images::id(sh, &on.step.image(sh)).unwrap_or_default();
+            if self.running_images.iter().all(|id| *id == built) {
+                println!("The app's image did not change.");
+                return whole(on, &[], scale);
+            }
+            build = None;
+        }
+        println!(
+            "`--no-deps` names {} alone: Compose replaces what changed there and leaves {} be.",
+            self.services.join(", "),
+            self.others.join(", ")
+        );
+        command(on)
+            .args(["up", "--detach", "--no-deps"])
+            .args(build)
+            .args(scale)
+            .args(&self.services)
+            .run()?;
+        let names = service_containers(on, &self.services)?;
+        crate::docker::wait_healthy(sh, &names, std::time::Duration::from_secs(120))
+    }
+}
+
+/// Compose names the tag even when it is `latest`.
+fn tagged(image: String) -> String {
+    match image.rsplit('/').next() {
+        Some(last) if last.contains(':') => image,
+        _ => format!("{image}:latest"),
+    }
+}
+
+/// The containers of `services`.
+fn service_containers(on: &On<'_>, services: &[String]) -> anyhow::Result<Vec<String>> {
+    let sh = on.sh;
+    let project = format!("label=com.docker.compose.project={}", on.project);
+    let format = "{{.Names}} {{.Label \"com.docker.compose.service\"}}";
+    let listed = cmd!(sh, "docker ps --all --filter {project} --format {format}")
+        .quiet()
+        .read()
+        .context("listing the app's containers")?;
+    Ok(listed
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .filter(|(_, service)| services.iter().any(|s| s == service))
+        .map(|(name, _)| name.to_owned())
+        .collect())
+}
