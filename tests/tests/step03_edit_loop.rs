@@ -1,8 +1,9 @@
 //! The edit loop: with step 03 running, a learner changes the form's template and runs `up`
 //! again. The runner rebuilds the app image, Compose replaces the app container alone (the
 //! database and its rows stay), the old image is removed, and undoing the edit serves the
-//! old page again; a change to the database's service in the Compose file replaces the
-//! database too (the app alone is replaced only while the rest is as the file says). Last,
+//! old page again, replacing the app alone each time; an unchanged step is left alone before
+//! and after; a change to the database's service in the Compose file replaces the database
+//! too (the app alone is replaced only while the rest is as the file says). Last,
 //! another step's image is built from the undone sources: Docker's
 //! cache hands that build the files with the times they had before the edit, older than what
 //! the edit compiled, and the build must still compile the template as it is now. The edits
@@ -77,6 +78,21 @@ fn up_again(launched: &Launched, port: &str) -> (String, String) {
     (out, said)
 }
 
+/// `up` after an edit of the app's code: it says so, and replaces the app alone.
+fn app_alone_replaced(launched: &Launched, port: &str) {
+    let (out, said) = up_again(launched, port);
+    assert!(
+        out.contains("is running: bringing it up to date")
+            && out.contains("`--no-deps` names app alone"),
+        "up says what it does:\n{out}"
+    );
+    assert!(
+        said.contains(&format!("Container {}-app-1  Recreated", launched.project))
+            && !said.contains(&format!("Container {}-db-1  Recreate", launched.project)),
+        "only the app is replaced:\n{said}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn up_again_serves_an_edit_and_keeps_the_rest() {
     let _images = CopyImages;
@@ -109,17 +125,7 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
     // One word changed: the app alone is replaced, and its old image goes.
     let edited = "Tell us all about your cat";
     std::fs::write(&template, original.replace(HEADING, edited)).expect("edit the template");
-    let (out, said) = up_again(&launched, &port);
-    assert!(
-        out.contains("is running: bringing it up to date")
-            && out.contains("`--no-deps` names app alone"),
-        "up says what it does:\n{out}"
-    );
-    assert!(
-        said.contains(&format!("Container {}-app-1  Recreated", launched.project))
-            && !said.contains(&format!("Container {}-db-1  Recreate", launched.project)),
-        "only the app is replaced:\n{said}"
-    );
+    app_alone_replaced(&launched, &port);
     assert_eq!(heading_served(&launched).await, edited);
     let count = launched.psql("select count(*) from cats where name = 'Pika'");
     assert_eq!(
@@ -132,8 +138,15 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
 
     // The edit undone: the old page again, though Docker's cache gives back old file times.
     std::fs::write(&template, &original).expect("undo the edit");
-    launched.run_ok(&["up", "--port", &port]);
+    app_alone_replaced(&launched, &port);
     assert_eq!(heading_served(&launched).await, HEADING);
+
+    // Nothing changed since the app was replaced alone: nothing is replaced.
+    let (_, said) = up_again(&launched, &port);
+    assert!(
+        !said.contains("Recreate"),
+        "an app replaced alone is left alone next time:\n{said}"
+    );
 
     // The database's configuration changed: Compose is asked about every service, and
     // replaces the database too.
@@ -144,7 +157,7 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
     std::fs::write(&file, compose.replace(limit, "mem_limit: 500m")).expect("edit the file");
     let (out, said) = up_again(&launched, &port);
     assert!(
-        !said.contains("--no-deps")
+        !out.contains("`--no-deps` names")
             && said.contains(&format!("Container {}-db-1  Recreated", launched.project)),
         "a change to the database's service replaces it:\n{out}\n{said}"
     );

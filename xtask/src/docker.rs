@@ -114,7 +114,7 @@ pub fn wait_healthy(sh: &Shell, containers: &[String], limit: Duration) -> anyho
             }
         }
         if all_healthy {
-            eprintln!(" healthy after {:.0?}", started.elapsed());
+            eprintln!(": it was after {:.0?}", started.elapsed());
             return Ok(());
         }
         if started.elapsed() > limit {

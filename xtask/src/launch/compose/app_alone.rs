@@ -1,14 +1,14 @@
-//! `up` on a running step when only the app's image can have changed: `--no-deps` names the
+//! `up` on a running step when only the app's services can have changed: `--no-deps` names the
 //! services that run the app's image, so Compose neither touches the others nor waits half a
 //! second for each of them to report healthy again, and the runner waits for the app's
 //! health itself, ten times a second, where `--wait` looks every half second.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use xshell::cmd;
 
-use super::{command, containers, whole};
+use super::{command, containers, listed, whole};
 use crate::launch::On;
 
 /// What runs, when the app's services alone may need replacing.
@@ -17,25 +17,29 @@ pub struct AppAlone {
     services: Vec<String>,
     /// Every other service: running, healthy, configured as the file says now.
     others: Vec<String>,
-    /// Whether the app's containers were started with the rest (their configuration hash is
-    /// the whole project's). Compose hashes a service named with `--no-deps` without its
-    /// `depends_on`, so such a container would be replaced even if nothing changed: the
-    /// image is then built first, and the app replaced only if the image did change.
+    /// Whether the app's containers were all started with the rest (their configuration hash
+    /// is the whole project's). Compose hashes a service named with `--no-deps` without its
+    /// `depends_on` on the services left out, so such a container would be replaced even if
+    /// nothing changed: the image is then built first, and if it did not change, Compose
+    /// weighs every service as usual. (The workers depend on the app alone, which is named
+    /// with them, so their hash is the same either way.)
     started_with_the_rest: bool,
     /// The images the app's containers run (IDs).
     running_images: BTreeSet<String>,
 }
 
 impl AppAlone {
-    /// Whether only the app's image can have changed: every service that does not run the
+    /// Whether only the app's services can have changed: every service that does not run the
     /// step's image runs healthy, one container each, with the configuration the file gives it
     /// now (Compose keeps a hash of it in a label; `config --hash` gives the file's). `None`
     /// when anything else differs or cannot be told.
     pub fn find(on: &On<'_>) -> Option<Self> {
         let sh = on.sh;
+        // Probes: when one fails, Compose's own `up` weighs every service.
         let wanted = command(on)
             .args(["config", "--hash", "*"])
             .quiet()
+            .ignore_stderr()
             .read()
             .ok()?;
         let wanted: BTreeMap<&str, &str> = wanted
@@ -49,6 +53,7 @@ impl AppAlone {
         let format = "{{index .Config.Labels \"com.docker.compose.service\"}} {{.Config.Image}} {{.Image}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{index .Config.Labels \"com.docker.compose.config-hash\"}}";
         let states = cmd!(sh, "docker inspect --format {format} {ids...}")
             .quiet()
+            .ignore_stderr()
             .read()
             .ok()?;
         let image = tagged(on.step.image(sh));
@@ -96,7 +101,7 @@ impl AppAlone {
     pub fn replace(&self, on: &On<'_>, scale: &[&str]) -> anyhow::Result<()> {
         let sh = on.sh;
         println!(
-            "{} run as the file says, and healthy: only the app's image can have changed.",
+            "The rest ({}) runs as the file says, and is healthy: only the app's services can have changed.",
             self.others.join(", ")
         );
         let mut build = Some("--build");
@@ -125,11 +130,14 @@ impl AppAlone {
             .args(&self.services)
             .run()?;
         let names = service_containers(on, &self.services)?;
+        if names.is_empty() {
+            bail!("no container of {} after `up`", self.services.join(", "));
+        }
         crate::docker::wait_healthy(sh, &names, std::time::Duration::from_secs(120))
     }
 }
 
-/// Compose names the tag even when it is `latest`.
+/// The Compose files name the tag, `latest` unless SURVEY_TAG says otherwise.
 fn tagged(image: String) -> String {
     match image.rsplit('/').next() {
         Some(last) if last.contains(':') => image,
@@ -139,13 +147,7 @@ fn tagged(image: String) -> String {
 
 /// The containers of `services`.
 fn service_containers(on: &On<'_>, services: &[String]) -> anyhow::Result<Vec<String>> {
-    let sh = on.sh;
-    let project = format!("label=com.docker.compose.project={}", on.project);
-    let format = "{{.Names}} {{.Label \"com.docker.compose.service\"}}";
-    let listed = cmd!(sh, "docker ps --all --filter {project} --format {format}")
-        .quiet()
-        .read()
-        .context("listing the app's containers")?;
+    let listed = listed(on, "{{.Names}} {{.Label \"com.docker.compose.service\"}}")?;
     Ok(listed
         .lines()
         .filter_map(|line| line.split_once(' '))

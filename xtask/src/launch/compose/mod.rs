@@ -33,16 +33,15 @@ impl Launcher for Compose {
         true
     }
 
-    /// Any container of the project, running or not. (Asked of the engine by Compose's
-    /// label: quicker than starting Compose.)
+    /// Any container of the project, running or not.
     fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
         Ok(!containers(on)?.is_empty())
     }
 
     /// Compose builds the app's image from the file's `build:` section (a change to the code
     /// is compiled again, nothing else), compares each service with what runs, and recreates
-    /// only what changed. When the step runs and nothing but the app's image can have
-    /// changed, the app is replaced alone (see [`app_alone`]).
+    /// only what changed. When the step runs and nothing but the app's services can have
+    /// changed, they are replaced alone (see [`app_alone`]).
     fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
         let _port = on.sh.push_env("SURVEY_PORT", up.port.to_string());
         let scale = up.workers.map(|n| format!("worker={n}"));
@@ -53,12 +52,12 @@ impl Launcher for Compose {
             None
         };
         let started = match alone {
+            // Its wait shows the log of a container that does not get healthy.
             Some(app) => app.replace(on, &scale),
-            None => whole(on, &["--build"], &scale),
+            None => whole(on, &["--build"], &scale).inspect_err(|_| show_what_is_not_healthy(on)),
         };
         if started.is_err() {
             crate::docker::require_compose_v2(on.sh)?;
-            show_what_is_not_healthy(on);
         }
         started.with_context(|| {
             format!(
@@ -144,15 +143,26 @@ impl Launcher for Compose {
     }
 }
 
-/// The project's containers, running or not.
+/// The project's service containers, running or not (IDs).
 fn containers(on: &On<'_>) -> anyhow::Result<Vec<String>> {
-    let sh = on.sh;
-    let label = format!("label=com.docker.compose.project={}", on.project);
-    let ids = cmd!(sh, "docker ps --all --quiet --filter {label}")
-        .quiet()
-        .read()
-        .context("listing the project's containers")?;
+    let ids = listed(on, "{{.ID}}")?;
     Ok(ids.split_whitespace().map(str::to_owned).collect())
+}
+
+/// A line in `format` for each of the project's service containers, running or not, asked of
+/// the engine by Compose's labels (quicker than starting Compose). Containers of
+/// `docker compose run` are left out.
+fn listed(on: &On<'_>, format: &str) -> anyhow::Result<String> {
+    let sh = on.sh;
+    let project = format!("label=com.docker.compose.project={}", on.project);
+    let service = "label=com.docker.compose.oneoff=False";
+    cmd!(
+        sh,
+        "docker ps --all --filter {project} --filter {service} --format {format}"
+    )
+    .quiet()
+    .read()
+    .context("listing the project's containers")
 }
 
 /// `up --detach --wait` of every service, with `extra` options: Compose replaces what
