@@ -3,7 +3,8 @@
 //! database and its rows stay), the old image is removed, and undoing the edit serves the
 //! old page again, replacing the app alone each time; an unchanged step is left alone before
 //! and after; a change to the database's service in the Compose file replaces the database
-//! too (the app alone is replaced only while the rest is as the file says). Last,
+//! too (the app alone is replaced only while the rest is as the file says), and `down` then
+//! removes the anonymous volume the new database container took over. Last,
 //! another step's image is built from the undone sources: Docker's
 //! cache hands that build the files with the times they had before the edit, older than what
 //! the edit compiled, and the build must still compile the template as it is now. The edits
@@ -160,6 +161,25 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
         !out.contains("`--no-deps` names")
             && said.contains(&format!("Container {}-db-1  Recreated", launched.project)),
         "a change to the database's service replaces it:\n{out}\n{said}"
+    );
+
+    // The new database container mounts its predecessor's anonymous volume by name, which
+    // Docker does not remove with the container: `down` removes it all the same.
+    let db = format!("{}-db-1", launched.project);
+    let format = "{{range .Mounts}}{{if eq .Destination \"/var/lib/postgresql/data\"}}{{.Name}}{{end}}{{end}}";
+    let (ok, volume) = launched.docker(&["inspect", "--format", format, &db]);
+    let volume = volume.trim().to_owned();
+    assert!(ok && !volume.is_empty(), "the database's data volume");
+    let down = launched.run(&["down"]);
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
+    let (kept, _) = launched.docker(&["volume", "inspect", &volume]);
+    assert!(
+        !kept,
+        "down leaves the database's anonymous volume {volume} behind"
     );
 
     // Another step from the same sources: its build is new, its files' times are old.

@@ -69,6 +69,7 @@ impl Launcher for Compose {
 
     fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
         crate::docker::require_compose_v2(on.sh)?;
+        let anonymous = anonymous_volumes(on)?;
         if !volumes {
             // Postgres's image declares a VOLUME, so each db container also gets an
             // anonymous volume. Plain `down` would leave those behind, one per run;
@@ -83,6 +84,19 @@ impl Launcher for Compose {
             down = down.arg("--volumes");
         }
         down.run().context("stopping the stack")?;
+        // A container Compose recreated mounts its predecessor's anonymous volume by name,
+        // and removing a container leaves the volumes it mounted by name.
+        let sh = on.sh;
+        let left: Vec<&String> = anonymous
+            .iter()
+            .filter(|v| crate::docker::succeeds(cmd!(sh, "docker volume inspect {v}")))
+            .collect();
+        if !left.is_empty() {
+            cmd!(sh, "docker volume rm {left...}")
+                .ignore_stdout()
+                .run()
+                .context("removing the containers' anonymous volumes")?;
+        }
         if let Some(volume) = on.step.volume.filter(|_| !volumes) {
             println!(
                 "The volume {}_{volume} is kept: `up` brings the answers back. `down --volumes` deletes it.",
@@ -163,6 +177,32 @@ fn listed(on: &On<'_>, format: &str) -> anyhow::Result<String> {
     .quiet()
     .read()
     .context("listing the project's containers")
+}
+
+/// The anonymous volumes (made for a VOLUME of an image, not named in the file) that the
+/// project's containers mount.
+fn anonymous_volumes(on: &On<'_>) -> anyhow::Result<Vec<String>> {
+    let sh = on.sh;
+    let ids = containers(on)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let format = "{{range .Mounts}}{{if eq .Type \"volume\"}}{{println .Name}}{{end}}{{end}}";
+    let mounted = cmd!(sh, "docker inspect --format {format} {ids...}")
+        .quiet()
+        .read()
+        .context("listing the containers' volumes")?;
+    let label = "label=com.docker.volume.anonymous";
+    let anonymous = cmd!(sh, "docker volume ls --quiet --filter {label}")
+        .quiet()
+        .read()
+        .context("listing the anonymous volumes")?;
+    let anonymous: Vec<&str> = anonymous.lines().collect();
+    Ok(mounted
+        .lines()
+        .filter(|v| anonymous.contains(v))
+        .map(str::to_owned)
+        .collect())
 }
 
 /// `up --detach --wait` of every service, with `extra` options: Compose replaces what
