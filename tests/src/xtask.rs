@@ -269,6 +269,37 @@ impl Launched {
         );
     }
 
+    /// `down`, then `up` again, as a learner does at night and the next morning: every answer
+    /// stored before is there again, and a new one is stored. Returns what `down` printed.
+    pub async fn assert_down_up_keeps_answers(&self) -> String {
+        let count = "select count(*) from cats";
+        let before = self.psql(count);
+        let down = self.run_ok(&["down"]);
+        self.run_ok(&["up", "--port", &self.port.to_string()]);
+        assert_eq!(
+            self.psql(count),
+            before,
+            "the answers are back after down and up"
+        );
+        let name = format!("Morning {}", std::process::id());
+        let remote = crate::http::Remote::new(self.base());
+        let status = remote.post_answer(&name, "tabby", "cruller").await;
+        assert_eq!(
+            status.as_u16(),
+            303,
+            "a new answer is accepted after down and up"
+        );
+        if self.queued() {
+            crate::http::wait_until_drained(&self.base(), std::time::Duration::from_secs(60)).await;
+        }
+        let stored = self.psql(&format!("select count(*) from cats where name = '{name}'"));
+        assert!(
+            stored.contains("\n     1\n"),
+            "the new answer is stored once:\n{stored}"
+        );
+        down
+    }
+
     /// Runs `update` (steps 06 and 07), which must complete, and checks that the page then
     /// comes from `version`.
     pub async fn assert_updates_to(&self, version: u32) {
@@ -404,11 +435,28 @@ impl Drop for Launched {
     }
 }
 
+/// The offline stand-ins' names, and what a learner with Docker Hub sees in their place: the
+/// official images (the builder's tag names this machine's toolchain, the official one a
+/// release line), and the engine's version as its packager spells it.
+pub const AS_ONLINE: &[(&str, &str)] = &[
+    (r"survey-offline/rust:[0-9.]+", "rust:1.95-slim-bookworm"),
+    (r"survey-offline/postgres:15\b", "postgres:15"),
+    (r"survey-offline/redis:7\b", "redis:7"),
+    (r"survey-offline/haproxy:2\.6\b", "haproxy:2.6"),
+    (r"survey-offline/dind:26\b", "docker:26-dind"),
+    (r"survey-offline/registry:2\b", "registry:2"),
+    (r"\b26\.\d+\.\d+(\+dfsg\d*)?\b", "[engine version]"),
+];
+
 /// Snapshot settings that redact what varies between runs of a step: the test's own project
-/// name and port become the defaults a learner gets (survey-0N, 2154), so the snapshots read
-/// as the chapters' expected output; plus any `extra` (regex, replacement) pairs.
+/// name and port become the defaults a learner gets (survey-0N, 2154), and the stand-ins the
+/// official images ([`AS_ONLINE`]), so the snapshots read as the chapters' expected output;
+/// plus any `extra` (regex, replacement) pairs.
 pub fn snapshot_settings(launched: &Launched, extra: &[(&str, &str)]) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
+    for (regex, replacement) in AS_ONLINE {
+        settings.add_filter(regex, *replacement);
+    }
     let default_project = format!("survey-{:02}", launched.step);
     settings.add_filter(&regex::escape(&launched.project), default_project);
     settings.add_filter(

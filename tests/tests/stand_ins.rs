@@ -297,3 +297,72 @@ fn haproxy_image_is_the_official_twin() {
     let logs = text(&docker(&["logs", &proxy]));
     assert_eq!(running, "true", "haproxy keeps running:\n{logs}");
 }
+
+/// Docker-in-Docker: options only start an engine that listens on TCP on every interface of
+/// its container, with TLS (certificates made at start) or, with `DOCKER_TLS_CERTDIR` set
+/// empty, without: the official image's behaviour, unsafe case included, so that a test sees
+/// it. `dockerd` named with its socket listens on that socket alone, as step 07's lab starts
+/// its nodes.
+#[test]
+fn dind_image_is_the_official_twin() {
+    let dind = image("DIND_IMAGE");
+    let mut made = Made::default();
+    /// How a node is started, and the TCP ports its engine should then listen on.
+    struct Start {
+        case: &'static str,
+        env: &'static [&'static str],
+        command: &'static [&'static str],
+        tcp: &'static [u16],
+    }
+    let starts = [
+        Start {
+            case: "plain",
+            env: &["--env", "DOCKER_TLS_CERTDIR="],
+            command: &[],
+            tcp: &[2375],
+        },
+        Start {
+            case: "tls",
+            env: &[],
+            command: &["--log-level", "warn"],
+            tcp: &[2376],
+        },
+        Start {
+            case: "socket",
+            env: &["--env", "DOCKER_TLS_CERTDIR="],
+            command: &["dockerd", "--host=unix:///var/run/docker.sock"],
+            tcp: &[],
+        },
+    ];
+    for Start {
+        case,
+        env,
+        command,
+        tcp,
+    } in starts
+    {
+        let container = name(&format!("dind-{case}"));
+        made.containers.push(container.clone());
+        let mut args = vec!["run", "--detach", "--privileged", "--name", &container];
+        args.extend_from_slice(env);
+        args.push(&dind);
+        args.extend_from_slice(command);
+        ok(&args);
+        until_ok(
+            &["exec", &container, "docker", "info"],
+            Duration::from_secs(90),
+        );
+        let ports = tests::sockets::listening_tcp_ports(&["docker"], &container);
+        let engine: Vec<u16> = ports
+            .iter()
+            .copied()
+            .filter(|p| [2375, 2376].contains(p))
+            .collect();
+        assert_eq!(engine, tcp, "{case}: the engine's TCP ports ({ports:?})");
+    }
+    let client = name("dind-tls");
+    let certs = ok(&["exec", &client, "ls", "/certs/client"]);
+    for file in ["ca.pem", "cert.pem", "key.pem"] {
+        assert!(certs.contains(file), "the client's {file} is made: {certs}");
+    }
+}

@@ -35,7 +35,7 @@ async fn post_many(base: &str, prefix: &str, count: usize) -> usize {
 
 /// With 3 workers, a few hundred answers posted at once all reach Postgres exactly once
 /// (counted by id), stored by more than one worker; scaled up to five workers, and down to
-/// one, it goes on.
+/// one, it goes on; a plain `down` and `up` keep every answer.
 #[tokio::test]
 async fn three_workers_share_the_work() {
     let launched = Launched::up_with(5, &["--workers", "3"]);
@@ -141,4 +141,5 @@ async fn three_workers_share_the_work() {
     let status = tests::http::wait_until_drained(&launched.base(), Duration::from_secs(90)).await;
     // 300 cats, the wide answer, Echo (sent twice, stored once) and 20 later cats.
     assert_eq!(status["rows_stored"], 322, "{status}");
+    launched.assert_down_up_keeps_answers().await;
 }

@@ -2,7 +2,8 @@
 //! takes a while to deploy: it looks at what runs, sends forms through the proxy, checks that
 //! no password shows in `docker inspect`, then, under continuous load, rolls out a new
 //! version, rolls out a broken one (which Swarm rolls back), and kills an app and a worker
-//! task. Every request is counted and every thanked answer looked up in Postgres.
+//! task. Every request is counted and every thanked answer looked up in Postgres. Then a
+//! plain `down` and `up` again: every answer is still there.
 
 use std::time::{Duration, Instant};
 
@@ -85,6 +86,27 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
             insta::assert_snapshot!("up_commands", launched.up_commands);
             insta::assert_snapshot!("ps", launched.run_ok(&["ps"]));
         });
+
+        // Private unless asked: from another machine on the network, neither the survey nor
+        // the swarm's own ports (control, and gossip) answer.
+        let outside = tests::outside::Outside::new();
+        for (what, port) in [
+            ("the survey", port),
+            ("swarm control", 2377),
+            ("gossip", 7946),
+        ] {
+            assert!(
+                !outside.answers(port),
+                "{what} (port {port}) answers from another machine"
+            );
+        }
+        assert!(
+            launched
+                .up_output
+                .contains(&format!("Published on 127.0.0.1:{port} only")),
+            "{}",
+            launched.up_output
+        );
 
         // Through the proxy: a form sent twice is one row, and the page says who answered.
         launched.assert_wide_answer_kept().await;
@@ -235,6 +257,15 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
             "failed during updates: {failed_in_updates:?}"
         );
         insta::assert_snapshot!("under_load", summary);
+
+        // Down tonight, up tomorrow: the swarm and its secrets stay, so the data's passwords
+        // still open it.
+        let down = launched.assert_down_up_keeps_answers().await;
+        assert!(
+            down.contains("secrets and the swarm that holds them are kept"),
+            "{down}"
+        );
+        assert_ne!(swarm_state(), "inactive", "a plain down keeps the swarm");
     }
     assert_eq!(
         swarm_state(),

@@ -26,7 +26,8 @@ fn nodes_of(ps: &str, service: &str) -> HashSet<String> {
 /// Three nodes Ready; app and worker tasks on at least two of them; a form through
 /// 127.0.0.1 lands in Postgres; under load, draining a node and a rolling update across the
 /// nodes fail no request and lose nothing; killing a node is healed on the others with every
-/// thanked answer stored once.
+/// thanked answer stored once; after a plain `down` and `up`, the lab has every answer and
+/// three nodes again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     let launched = Launched::up(7);
@@ -52,6 +53,21 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
         insta::assert_snapshot!("nodes", node_ls);
     });
     assert_eq!(ps.matches(" Ready ").count(), 3, "three nodes Ready:\n{ps}");
+    // No node's engine listens on TCP (2375 without TLS, 2376 with): a task on the lab's
+    // network cannot drive one. From another machine, the survey does not answer.
+    for n in 1..=3 {
+        let node = format!("{}-node{n}", launched.project);
+        let ports = tests::sockets::listening_tcp_ports(&["docker"], &node);
+        assert!(
+            !ports.contains(&2375) && !ports.contains(&2376),
+            "{node}'s engine listens on TCP: {ports:?}"
+        );
+    }
+    let outside = tests::outside::Outside::new();
+    assert!(
+        !outside.answers(launched.port),
+        "the survey answers from another machine"
+    );
     for service in ["app", "worker"] {
         let nodes = nodes_of(&ps, service);
         assert!(nodes.len() >= 2, "{service} tasks run on {nodes:?}:\n{ps}");
@@ -121,6 +137,22 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
         tally.doubled
     );
     insta::assert_snapshot!("under_load", summary);
+
+    // Down tonight, up tomorrow: the nodes keep their swarm in their volumes, and node1 takes
+    // it up again on the lab's new network, with the answers.
+    let down = launched.assert_down_up_keeps_answers().await;
+    assert!(down.contains("volumes are kept"), "{down}");
+    let ps = launched.run_ok(&["ps"]);
+    assert_eq!(
+        ps.matches(" Ready ").count(),
+        3,
+        "three nodes Ready again:\n{ps}"
+    );
+    assert_eq!(
+        ps.matches(" Down ").count(),
+        0,
+        "no node left behind:\n{ps}"
+    );
 }
 
 /// The size of the lab is checked before anything starts, and only step 7 has one.

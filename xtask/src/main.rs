@@ -7,6 +7,7 @@ mod docker;
 mod docs;
 mod doctor;
 mod images;
+mod interrupt;
 mod launch;
 mod setup;
 mod step;

@@ -41,6 +41,10 @@ enum Action {
         /// and faster. Without it, the quick profile: an edit is running again in seconds.
         #[arg(long)]
         release: bool,
+        /// Publish the survey on every interface, not 127.0.0.1 alone (steps 6 and 7): anyone
+        /// who reaches this machine can then answer it.
+        #[arg(long)]
+        public: bool,
     },
     /// Change the number of workers of a running step 5 or 6: `scale 5`.
     Scale {
@@ -127,6 +131,7 @@ impl StepCmd {
                 workers,
                 nodes,
                 release,
+                public,
             } => up(
                 &on,
                 Up {
@@ -134,6 +139,7 @@ impl StepCmd {
                     workers,
                     nodes,
                     profile: images::Profile::of(release),
+                    public,
                     running: false,
                 },
             )
@@ -191,6 +197,9 @@ pub fn up(on: &On<'_>, mut up: Up) -> anyhow::Result<bool> {
     if let Some(nodes) = up.nodes {
         needs_nodes(on, nodes)?;
     }
+    if up.public {
+        needs_public(on)?;
+    }
     docker::require_engine(on.sh)?;
     up.running = on.launcher().running(on)?;
     if up.running {
@@ -231,17 +240,22 @@ pub fn down(on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
     on.launcher().down(on, volumes)
 }
 
+/// The numbers of the steps that `has`, "5, 6, 7", for an error that names them.
+fn steps_with(has: impl Fn(&Step) -> bool) -> String {
+    STEPS
+        .iter()
+        .filter(|s| has(s))
+        .map(|s| s.number.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn needs_workers(on: &On<'_>) -> anyhow::Result<()> {
     if !on.step.workers {
-        let with: Vec<String> = STEPS
-            .iter()
-            .filter(|s| s.workers)
-            .map(|s| s.number.to_string())
-            .collect();
         bail!(
             "step {} has no workers; step {} has",
             on.step.number,
-            with.join(", ")
+            steps_with(|s| s.workers)
         );
     }
     Ok(())
@@ -249,15 +263,10 @@ fn needs_workers(on: &On<'_>) -> anyhow::Result<()> {
 
 fn needs_nodes(on: &On<'_>, nodes: u32) -> anyhow::Result<()> {
     let Some(range) = on.step.nodes else {
-        let with: Vec<String> = STEPS
-            .iter()
-            .filter(|s| s.nodes.is_some())
-            .map(|s| s.number.to_string())
-            .collect();
         bail!(
             "step {} runs on this machine's engine alone; step {} runs a lab of nodes",
             on.step.number,
-            with.join(", ")
+            steps_with(|s| s.nodes.is_some())
         );
     };
     if !(range.min..=range.max).contains(&nodes) {
@@ -271,16 +280,22 @@ fn needs_nodes(on: &On<'_>, nodes: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn needs_public(on: &On<'_>) -> anyhow::Result<()> {
+    if !on.step.public {
+        bail!(
+            "step {} publishes on 127.0.0.1 only (`--public` is for steps {})",
+            on.step.number,
+            steps_with(|s| s.public)
+        );
+    }
+    Ok(())
+}
+
 fn needs_volume(on: &On<'_>, what: &str) -> anyhow::Result<()> {
     if on.step.volume.is_none() {
-        let with: Vec<String> = STEPS
-            .iter()
-            .filter(|s| s.volume.is_some())
-            .map(|s| s.number.to_string())
-            .collect();
         bail!(
             "`{what}` is for the steps whose data lives in a volume (steps {})",
-            with.join(", ")
+            steps_with(|s| s.volume.is_some())
         );
     }
     Ok(())

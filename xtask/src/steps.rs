@@ -19,6 +19,9 @@ pub struct Step {
     pub volume: Option<&'static str>,
     /// A lab of nodes that `up --nodes N` sizes, if the step runs one.
     pub nodes: Option<Nodes>,
+    /// Whether `up --public` can publish the survey on every interface (the others publish
+    /// on 127.0.0.1 alone).
+    pub public: bool,
 }
 
 /// How many nodes a lab may have, and has unless told.
@@ -39,6 +42,7 @@ pub const STEPS: &[Step] = &[
         workers: false,
         volume: None,
         nodes: None,
+        public: false,
     },
     Step {
         number: 2,
@@ -48,6 +52,7 @@ pub const STEPS: &[Step] = &[
         workers: false,
         volume: None,
         nodes: None,
+        public: false,
     },
     Step {
         number: 3,
@@ -57,6 +62,7 @@ pub const STEPS: &[Step] = &[
         workers: false,
         volume: None,
         nodes: None,
+        public: false,
     },
     Step {
         number: 4,
@@ -66,6 +72,7 @@ pub const STEPS: &[Step] = &[
         workers: false,
         volume: Some("donut-data"),
         nodes: None,
+        public: false,
     },
     Step {
         number: 5,
@@ -75,6 +82,7 @@ pub const STEPS: &[Step] = &[
         workers: true,
         volume: Some("donut-data"),
         nodes: None,
+        public: false,
     },
     Step {
         number: 6,
@@ -84,6 +92,7 @@ pub const STEPS: &[Step] = &[
         workers: true,
         volume: Some("donut-data"),
         nodes: None,
+        public: true,
     },
     Step {
         number: 7,
@@ -98,6 +107,7 @@ pub const STEPS: &[Step] = &[
             default: 3,
             max: 9,
         }),
+        public: true,
     },
 ];
 

@@ -133,6 +133,7 @@ fn quick_up(port: u16) -> Up {
         workers: None,
         nodes: None,
         profile: Profile::Quick,
+        public: false,
         running: false,
     }
 }

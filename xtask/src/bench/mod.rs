@@ -255,6 +255,7 @@ impl Bench {
             nodes: None,
             // The image that ships is the one measured.
             profile: images::Profile::Release,
+            public: false,
             running: false,
         };
         crate::step::up(on, up).map(|_| ())

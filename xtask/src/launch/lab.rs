@@ -12,7 +12,7 @@ use std::{path::PathBuf, time::Instant};
 use anyhow::{Context, bail};
 use xshell::cmd;
 
-use super::{Launcher, NodeOp, On, Up, labelled, stack};
+use super::{Launcher, NodeOp, On, Up, lab_network::LabNetwork, labelled, stack, swarm};
 use crate::images::Images;
 
 /// Several engines in containers, one swarm.
@@ -172,11 +172,8 @@ fn make_lab(on: &On<'_>, up: Up) -> anyhow::Result<()> {
     let sh = on.sh;
     let lab = crate::images::ensure_lab(sh, crate::images::Fetch::default())?;
     let label = labelled::label_arg(on);
-    let network = format!("{}-lab", on.project);
-    cmd!(sh, "docker network create --label {label} {network}")
-        .ignore_stdout()
-        .run()
-        .context("creating the lab's network")?;
+    let lab_network = LabNetwork::ensure(on)?;
+    let network = &lab_network.name;
     let (registry, registry_data) = (
         labelled::container(on, "registry"),
         format!("{}-registry", on.project),
@@ -184,28 +181,29 @@ fn make_lab(on: &On<'_>, up: Up) -> anyhow::Result<()> {
     cmd!(sh, "docker volume create --label {label} {registry_data}")
         .ignore_stdout()
         .run()?;
-    let registry_image = &lab.registry;
+    let (registry_image, registry_ip) = (&lab.registry, lab_network.registry());
     cmd!(
             sh,
-            "docker run --detach --name {registry} --label {label} --network {network} --network-alias registry --publish 127.0.0.1::5000 --volume {registry_data}:/var/lib/registry {registry_image}"
+            "docker run --detach --name {registry} --label {label} --network {network} --ip {registry_ip} --network-alias registry --publish 127.0.0.1::5000 --volume {registry_data}:/var/lib/registry {registry_image}"
         )
         .ignore_stdout()
         .run()
         .context("starting the registry")?;
 
-    let sockets = socket_dir(on);
-    std::fs::create_dir_all(&sockets).with_context(|| format!("creating {}", sockets.display()))?;
-    let sockets = sockets.display().to_string();
+    let shared = socket_dir(on);
+    std::fs::create_dir_all(&shared).with_context(|| format!("creating {}", shared.display()))?;
+    let shared = shared.display().to_string();
     let node_image = &lab.node;
     let count = up
         .nodes
         .or(on.step.nodes.map(|n| n.default))
         .context("this step has no lab of nodes")?;
     for n in 1..=count {
-        let (name, alias, data) = (
+        let (name, alias, data, ip) = (
             node(on, n),
             format!("node{n}"),
             format!("{}-node{n}", on.project),
+            lab_network.node(n),
         );
         cmd!(sh, "docker volume create --label {label} {data}")
             .ignore_stdout()
@@ -213,24 +211,27 @@ fn make_lab(on: &On<'_>, up: Up) -> anyhow::Result<()> {
         // The manager publishes the survey's port, on this machine's loopback only, and
         // shares its engine's socket with the runner.
         let manager: Vec<String> = if n == 1 {
+            let on = if up.public { "" } else { "127.0.0.1:" };
             vec![
                 "--publish".into(),
-                format!("127.0.0.1:{0}:{0}", up.port),
+                format!("{on}{0}:{0}", up.port),
                 "--volume".into(),
-                format!("{sockets}:/run/lab"),
+                format!("{shared}:/run/lab"),
             ]
         } else {
             Vec::new()
         };
-        // The image's entry point adds the engine's usual socket; node1 gets a second one.
-        let shared: Vec<&str> = if n == 1 {
-            vec!["--host=unix:///run/lab/docker.sock"]
-        } else {
-            Vec::new()
-        };
+        // `dockerd` and its sockets named in full: given only options, the image's entry point
+        // (the official one and its stand-in alike) would add a TCP listener on every
+        // interface of the node, with TLS or, as `DOCKER_TLS_CERTDIR=` asks, without: a root
+        // door for anything on the lab's network. node1 gets a second socket, for the runner.
+        let mut sockets = vec!["--host=unix:///var/run/docker.sock"];
+        if n == 1 {
+            sockets.push("--host=unix:///run/lab/docker.sock");
+        }
         cmd!(
                 sh,
-                "docker run --detach --privileged --name {name} --hostname {alias} --label {label} --network {network} --network-alias {alias} --env DOCKER_TLS_CERTDIR= --volume {data}:/var/lib/docker {manager...} {node_image} {shared...} --insecure-registry {REGISTRY}"
+                "docker run --detach --privileged --name {name} --hostname {alias} --label {label} --network {network} --ip {ip} --network-alias {alias} --volume {data}:/var/lib/docker {manager...} {node_image} dockerd {sockets...} --insecure-registry {REGISTRY}"
             )
             .ignore_stdout()
             .run()
@@ -240,28 +241,21 @@ fn make_lab(on: &On<'_>, up: Up) -> anyhow::Result<()> {
         wait_engine(on, &node(on, n))?;
     }
     let manager = node(on, 1);
-    cmd!(
-        sh,
-        "docker exec {manager} docker swarm init --advertise-addr eth0"
-    )
-    .ignore_stdout()
-    .run()
-    .context("making the swarm on node1")?;
-    let token = cmd!(
-        sh,
-        "docker exec {manager} docker swarm join-token --quiet worker"
-    )
-    .quiet()
-    .read()?;
-    for n in 2..=count {
-        let name = node(on, n);
-        cmd!(
-            sh,
-            "docker exec {name} docker swarm join --token {token} node1:2377"
-        )
-        .ignore_stdout()
-        .run()
-        .with_context(|| format!("joining {name} to the swarm"))?;
+    match swarm::State::of_node(sh, &manager)? {
+        swarm::State::Inactive => {
+            cmd!(
+                sh,
+                "docker exec {manager} docker swarm init --advertise-addr eth0"
+            )
+            .ignore_stdout()
+            .run()
+            .context("making the swarm on node1")?;
+            join_workers(on, count)?;
+        }
+        swarm::State::Manager { .. } => resume_swarm(on, count)?,
+        state => bail!(
+            "node1's engine came back from its volume in swarm state {state:?}: `cargo xtask step 7 down --volumes` deletes the lab, its answers too"
+        ),
     }
     // The data lives where the database and Redis run: on node1, which `up` labels so.
     cmd!(
@@ -271,6 +265,63 @@ fn make_lab(on: &On<'_>, up: Up) -> anyhow::Result<()> {
     .ignore_stdout()
     .run()?;
     Ok(())
+}
+
+/// Joins nodes 2 to `count` to node1's swarm as workers. The token is a password to the
+/// swarm: it is passed along, never printed.
+fn join_workers(on: &On<'_>, count: u32) -> anyhow::Result<()> {
+    let (sh, manager) = (on.sh, node(on, 1));
+    let token = cmd!(
+        sh,
+        "docker exec {manager} docker swarm join-token --quiet worker"
+    )
+    .quiet()
+    .read()?;
+    for n in 2..=count {
+        let name = node(on, n);
+        eprintln!("$ docker exec {name} docker swarm join --token [the worker token] node1:2377");
+        cmd!(
+            sh,
+            "docker exec {name} docker swarm join --token {token} node1:2377"
+        )
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("joining {name} to the swarm"))?;
+    }
+    Ok(())
+}
+
+/// Takes up the swarm the nodes kept in their volumes after a plain `down`: its services,
+/// secrets and the data's volumes are all there, and every node is back at its address (see
+/// `lab_network.rs`), so the swarm comes together by itself; this waits until every node is
+/// Ready again.
+fn resume_swarm(on: &On<'_>, count: u32) -> anyhow::Result<()> {
+    let (sh, manager) = (on.sh, node(on, 1));
+    println!(
+        "The nodes kept their swarm in their volumes, and their addresses: it comes together again by itself."
+    );
+    let format = "{{.Hostname}} {{.Status}}";
+    let wanted: Vec<String> = (1..=count).map(|n| format!("node{n} Ready")).collect();
+    let started = Instant::now();
+    loop {
+        let listed = cmd!(sh, "docker exec {manager} docker node ls --format {format}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .unwrap_or_default();
+        let ready: Vec<&str> = listed.lines().collect();
+        if wanted.iter().all(|w| ready.contains(&w.as_str())) {
+            return Ok(());
+        }
+        if started.elapsed() > std::time::Duration::from_secs(90) {
+            bail!(
+                "the lab's swarm did not come together again within 90 s:\n{listed}\n(`cargo xtask step {} down --volumes` starts the lab afresh, its answers deleted)",
+                on.step.number
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 impl Launcher for Lab {
@@ -299,7 +350,20 @@ impl Launcher for Lab {
                 ("HAPROXY_IMAGE", images.haproxy.clone()),
             ],
         )?;
-        on_manager(on, || stack::deploy(on, up, &pulled))
+        on_manager(on, || stack::deploy(on, up, &pulled))?;
+        // The lab's swarm talks on the lab's network alone; only node1's mapped port is here.
+        if up.public {
+            println!(
+                "Published on every interface: anyone who reaches this machine can answer the survey on port {}.",
+                up.port
+            );
+        } else {
+            println!(
+                "Published on 127.0.0.1:{} only; the lab's swarm talks on the lab's own network.",
+                up.port
+            );
+        }
+        Ok(())
     }
 
     fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
@@ -307,7 +371,11 @@ impl Launcher for Lab {
         if let Ok(registry) = Registry::of(on) {
             registry.forget_pushed()?;
         }
-        labelled::down(on)?;
+        // The network stays with the volumes: it keeps the nodes' addresses.
+        labelled::remove_containers(on)?;
+        if volumes {
+            super::lab_network::remove(on)?;
+        }
         let dir = socket_dir(on);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
@@ -323,7 +391,7 @@ impl Launcher for Lab {
                 .run()?;
         } else if !names.is_empty() {
             println!(
-                "The nodes' and the registry's volumes are kept ({}): `down --volumes` deletes them.",
+                "The nodes' and the registry's volumes are kept ({}), and the lab's network: `up` takes up their swarm and its answers again. `down --volumes` deletes them.",
                 names.join(", ")
             );
         }

@@ -19,6 +19,12 @@ pub fn label_arg(on: &On<'_>) -> String {
 /// Removes every labelled container (with its anonymous volumes: these steps keep nothing)
 /// and network.
 pub fn down(on: &On<'_>) -> anyhow::Result<()> {
+    remove_containers(on)?;
+    remove_networks(on)
+}
+
+/// Removes every labelled container, with its anonymous volumes.
+pub fn remove_containers(on: &On<'_>) -> anyhow::Result<()> {
     let (sh, label) = (on.sh, label(on));
     let ids = cmd!(sh, "docker ps --all --quiet --filter {label}")
         .quiet()
@@ -29,6 +35,12 @@ pub fn down(on: &On<'_>) -> anyhow::Result<()> {
             .ignore_stdout()
             .run()?;
     }
+    Ok(())
+}
+
+/// Removes every labelled network.
+pub fn remove_networks(on: &On<'_>) -> anyhow::Result<()> {
+    let (sh, label) = (on.sh, label(on));
     let networks = cmd!(sh, "docker network ls --quiet --filter {label}")
         .quiet()
         .read()?;

@@ -6,8 +6,10 @@ mod by_hand;
 mod compose;
 mod container;
 mod lab;
+mod lab_network;
 mod labelled;
 mod stack;
+mod swarm;
 
 pub use compose::command as compose;
 
@@ -55,6 +57,8 @@ pub struct Up {
     pub nodes: Option<u32>,
     /// The Cargo profile the app image is built with.
     pub profile: crate::images::Profile,
+    /// Publish on every interface, not 127.0.0.1 alone (where the step offers it).
+    pub public: bool,
     /// Whether this copy already runs: `up` then brings it up to date.
     pub running: bool,
 }

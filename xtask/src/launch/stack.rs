@@ -1,9 +1,10 @@
 //! Step 06: a Swarm stack, `docker stack deploy` of a stack file under `compose/`.
 //!
-//! `up` makes this engine a one-node swarm if it is not in one (and marks the node, so that
-//! `down` leaves the swarm again only if `up` made it), creates the stack's secrets with random
-//! passwords, deploys, and waits until every service has all its replicas running and
-//! healthy. Stacks do not build: the app image is built and tagged before.
+//! `up` makes this engine a one-node swarm if it is not in one (see `swarm.rs`), creates the
+//! stack's secrets with random passwords, deploys, and waits until every service has all its
+//! replicas running and healthy. Stacks do not build: the app image is built and tagged
+//! before. A plain `down` removes the stack and keeps the volumes, the secrets and the swarm
+//! that holds them, so that the next `up` finds the answers with the passwords they need.
 
 use std::{
     io::Write,
@@ -13,14 +14,14 @@ use std::{
 use anyhow::{Context, bail};
 use xshell::cmd;
 
-use super::{Launcher, On, Up};
+use super::{
+    Launcher, On, Up,
+    swarm::{self, Reach},
+};
 use crate::images::Images;
 
 /// A Swarm stack.
 pub struct Stack;
-
-/// The node label that says `up` made this swarm.
-const MADE_BY: &str = "survey.swarm-made-by=xtask";
 
 /// The stack's secrets: each gets a random password, except `redis-auth.conf`, which is the
 /// Redis password as a line of Redis configuration.
@@ -36,49 +37,6 @@ pub(super) const UP_PATIENCE: Duration = Duration::from_secs(240);
 
 fn service(on: &On<'_>, name: &str) -> String {
     format!("{}_{name}", on.project)
-}
-
-/// The swarm state of this engine: "inactive", "active", ...
-fn swarm_state(on: &On<'_>) -> anyhow::Result<String> {
-    let format = "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}";
-    cmd!(on.sh, "docker info --format {format}")
-        .quiet()
-        .read()
-        .context("asking Docker for its swarm state")
-}
-
-/// Makes this engine a swarm manager: as it is, or a new one-node swarm.
-fn ensure_swarm(on: &On<'_>) -> anyhow::Result<()> {
-    let state = swarm_state(on)?;
-    let mut parts = state.split_whitespace();
-    match (parts.next(), parts.next()) {
-        (Some("active"), Some("true")) => Ok(()),
-        (Some("active"), _) => bail!(
-            "this engine is a worker node of a swarm: stacks are deployed from a manager (`docker node promote` it from one, or run this there)"
-        ),
-        (Some("inactive"), _) => {
-            println!(
-                "This engine is not in a swarm yet: making it a one-node swarm (`down` leaves it again)."
-            );
-            let sh = on.sh;
-            let init = cmd!(sh, "docker swarm init").ignore_stdout().run();
-            // Another `up` may have made it meanwhile (tests run in parallel): fine too.
-            if init.is_err() && !swarm_state(on)?.starts_with("active") {
-                init.context("making a swarm (with several network interfaces, run `docker swarm init --advertise-addr ADDRESS` yourself)")?;
-            }
-            let node = swarm_state(on)?
-                .split_whitespace()
-                .nth(2)
-                .unwrap_or_default()
-                .to_owned();
-            cmd!(sh, "docker node update --label-add {MADE_BY} {node}")
-                .ignore_stdout()
-                .run()
-                .context("marking the node as made by this runner")?;
-            Ok(())
-        }
-        _ => bail!("this engine's swarm is in state `{state}`: see `docker info`"),
-    }
 }
 
 /// A random password: 32 hexadecimal digits from the kernel's random source.
@@ -114,7 +72,8 @@ fn ensure_secrets(on: &On<'_>) -> anyhow::Result<()> {
             "redis-auth.conf" => match &redis_password {
                 Some(password) => format!("requirepass {password}\n"),
                 None => bail!(
-                    "the secret {name} is missing but {redis} exists: remove both (`cargo xtask step 6 down --volumes`)"
+                    "the secret {name} is missing but {redis} exists: remove both (`cargo xtask step {} down --volumes`)",
+                    on.step.number
                 ),
             },
             _ => random_password()?,
@@ -187,7 +146,7 @@ pub(super) fn wait_converged(on: &On<'_>, patience: Duration) -> anyhow::Result<
 }
 
 /// Waits until the survey answers through the proxy on 127.0.0.1:`port`.
-fn wait_answering(port: u16) -> anyhow::Result<()> {
+fn wait_answering(on: &On<'_>, port: u16) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
         if readyz(port) {
@@ -195,7 +154,8 @@ fn wait_answering(port: u16) -> anyhow::Result<()> {
         }
         if started.elapsed() > Duration::from_secs(60) {
             bail!(
-                "the proxy on port {port} does not pass requests to the app; see `cargo xtask step 6 logs`"
+                "the proxy on port {port} does not pass requests to the app; see `cargo xtask step {} logs`",
+                on.step.number
             );
         }
         std::thread::sleep(Duration::from_millis(250));
@@ -230,14 +190,24 @@ pub(super) fn versioned(on: &On<'_>) -> anyhow::Result<String> {
     let repository = image.split(':').next().unwrap_or_default();
     let tagged = format!("{repository}:{short}");
     cmd!(sh, "docker tag {image} {tagged}").quiet().run()?;
+    remove_tags(on, |tag| tag != short && is_image_id(tag))?;
+    Ok(tagged)
+}
+
+/// Whether `tag` is one [`versioned`] makes: the first 12 digits of an image's id.
+fn is_image_id(tag: &str) -> bool {
+    tag.len() == 12 && tag.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Removes the step's image tags that `which` picks, but those a container still uses.
+fn remove_tags(on: &On<'_>, which: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+    let (sh, image) = (on.sh, on.step.image(on.sh));
+    let repository = image.split(':').next().unwrap_or_default();
     let format = "{{.Tag}}";
     let tags = cmd!(sh, "docker image ls {repository} --format {format}")
         .quiet()
         .read()?;
-    for tag in tags
-        .lines()
-        .filter(|t| *t != short && t.len() == 12 && t.chars().all(|c| c.is_ascii_hexdigit()))
-    {
+    for tag in tags.lines().filter(|t| which(t)) {
         // Refused while a container (a task kept in the service's history) uses it.
         let _ = cmd!(sh, "docker image rm {repository}:{tag}")
             .quiet()
@@ -245,7 +215,20 @@ pub(super) fn versioned(on: &On<'_>) -> anyhow::Result<String> {
             .ignore_stderr()
             .run();
     }
-    Ok(tagged)
+    Ok(())
+}
+
+/// Removes the tags `up` and `update` made for the stack: the image ids it ran, the versions
+/// `update` built (`:2`, `:3`, ...) and `:broken`. The image `up` builds stays, for the cache.
+fn remove_version_tags(on: &On<'_>) {
+    let made = |tag: &str| {
+        is_image_id(tag)
+            || tag == "broken"
+            || (!tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if let Err(err) = remove_tags(on, made) {
+        eprintln!("warning: the stack's image tags were not all removed: {err:#}");
+    }
 }
 
 impl Launcher for Stack {
@@ -254,8 +237,17 @@ impl Launcher for Stack {
     }
 
     fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
-        ensure_swarm(on)?;
-        deploy(on, up, &[("APP_IMAGE", versioned(on)?)])
+        let reach = swarm::ensure(
+            on.sh,
+            if up.public {
+                Reach::Public
+            } else {
+                Reach::Private
+            },
+        )?;
+        deploy(on, up, &[("APP_IMAGE", versioned(on)?)])?;
+        swarm::say_reach(reach, up.port);
+        Ok(())
     }
 
     fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
@@ -285,28 +277,35 @@ impl Launcher for Stack {
             }
             std::thread::sleep(Duration::from_millis(500));
         }
-        if volumes {
-            let names = cmd!(sh, "docker volume ls --quiet --filter {label}")
-                .quiet()
-                .read()?;
-            let names: Vec<&str> = names.split_whitespace().collect();
-            if !names.is_empty() {
-                cmd!(sh, "docker volume rm {names...}")
-                    .ignore_stdout()
-                    .run()?;
-            }
-            let secrets: Vec<String> = SECRETS.iter().map(|s| service(on, s)).collect();
-            for name in &secrets {
-                if crate::docker::succeeds(cmd!(sh, "docker secret inspect {name}")) {
-                    cmd!(sh, "docker secret rm {name}").ignore_stdout().run()?;
-                }
-            }
-        } else if let Some(volume) = on.step.volume {
+        if !volumes {
+            let volume = on
+                .step
+                .volume
+                .map(|v| format!(" {stack}_{v},"))
+                .unwrap_or_default();
             println!(
-                "The volume {stack}_{volume} and the stack's secrets are kept: `up` brings the answers back. `down --volumes` deletes them."
+                "The volume{volume} the stack's secrets and the swarm that holds them are kept: `up` brings the answers back. \
+                 `down --volumes` deletes them (and leaves the swarm, if `up` made it)."
             );
+            return Ok(());
         }
-        leave_swarm_if_made(on)
+        let names = cmd!(sh, "docker volume ls --quiet --filter {label}")
+            .quiet()
+            .read()?;
+        let names: Vec<&str> = names.split_whitespace().collect();
+        if !names.is_empty() {
+            cmd!(sh, "docker volume rm {names...}")
+                .ignore_stdout()
+                .run()?;
+        }
+        for secret in SECRETS {
+            let name = service(on, secret);
+            if crate::docker::succeeds(cmd!(sh, "docker secret inspect {name}")) {
+                cmd!(sh, "docker secret rm {name}").ignore_stdout().run()?;
+            }
+        }
+        remove_version_tags(on);
+        swarm::leave_if_made(sh)
     }
 
     fn ps(&self, on: &On<'_>) -> anyhow::Result<()> {
@@ -571,45 +570,5 @@ pub(super) fn deploy(on: &On<'_>, up: Up, images: &[(&str, String)]) -> anyhow::
         }
     }
     wait_converged(on, UP_PATIENCE)?;
-    wait_answering(up.port)
-}
-
-/// Leaves the swarm, if `up` made it and no stack is left on it.
-fn leave_swarm_if_made(on: &On<'_>) -> anyhow::Result<()> {
-    let sh = on.sh;
-    let state = swarm_state(on)?;
-    let node = state.split_whitespace().nth(2).unwrap_or_default();
-    if !state.starts_with("active") || node.is_empty() {
-        return Ok(());
-    }
-    let labels_format = "{{json .Spec.Labels}}";
-    let labels = cmd!(sh, "docker node inspect --format {labels_format} {node}")
-        .quiet()
-        .read()
-        .unwrap_or_default();
-    if !labels.contains("\"survey.swarm-made-by\":\"xtask\"") {
-        return Ok(());
-    }
-    let name_format = "{{.Name}}";
-    let stacks = cmd!(sh, "docker stack ls --format {name_format}")
-        .quiet()
-        .read()?;
-    if !stacks.trim().is_empty() {
-        println!(
-            "The swarm stays: other stacks run on it ({}).",
-            stacks.split_whitespace().collect::<Vec<_>>().join(", ")
-        );
-        return Ok(());
-    }
-    println!("Leaving the swarm `up` made, as the engine was before.");
-    cmd!(sh, "docker swarm leave --force")
-        .ignore_stdout()
-        .run()?;
-    // Swarm made this bridge for its containers' outside traffic; leaving keeps it.
-    if crate::docker::succeeds(cmd!(sh, "docker network inspect docker_gwbridge")) {
-        cmd!(sh, "docker network rm docker_gwbridge")
-            .ignore_stdout()
-            .run()?;
-    }
-    Ok(())
+    wait_answering(on, up.port)
 }
