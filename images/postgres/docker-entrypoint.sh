@@ -2,7 +2,9 @@
 # Entry point of the offline Postgres stand-in. Honours the official image's variables:
 # POSTGRES_PASSWORD(_FILE), POSTGRES_USER(_FILE), POSTGRES_DB(_FILE), POSTGRES_INITDB_ARGS,
 # POSTGRES_HOST_AUTH_METHOD, PGDATA, and runs /docker-entrypoint-initdb.d/*.sql|*.sql.gz|*.sh
-# once, when the data directory is new.
+# once, when the data directory is new. As the official one does, it exports the password it
+# read from POSTGRES_PASSWORD_FILE on every start, and so the server runs with it in its
+# environment unless something between the two drops it.
 set -Eeuo pipefail
 
 # VAR from $VAR or from the file named by $VAR_FILE (a Docker or Swarm secret).
@@ -26,6 +28,14 @@ if [ "${1:0:1}" = '-' ]; then
   set -- postgres "$@"
 fi
 
+# Read first, as root (a secret may be readable by root alone), and exported: the script run
+# again as postgres, and the server, get them from the environment.
+if [ "$1" = postgres ]; then
+  file_env POSTGRES_PASSWORD
+  file_env POSTGRES_USER postgres
+  file_env POSTGRES_DB "$POSTGRES_USER"
+fi
+
 # Started as root: own the data directory, then run this script again as postgres.
 if [ "$1" = postgres ] && [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA"
@@ -35,9 +45,6 @@ if [ "$1" = postgres ] && [ "$(id -u)" = 0 ]; then
 fi
 
 if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
-  file_env POSTGRES_PASSWORD
-  file_env POSTGRES_USER postgres
-  file_env POSTGRES_DB "$POSTGRES_USER"
   auth=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}
   if [ -z "$POSTGRES_PASSWORD" ] && [ "$auth" != trust ]; then
     echo "error: the database is uninitialized and no password is set:" >&2

@@ -2,7 +2,7 @@
 //! app that starts before its database. The cluster itself is the `throwaway-postgres` crate,
 //! which `cargo xtask test` also uses; here a failure is a panic, as tests want.
 
-/// A cluster in a temporary folder with trusted local connections, stopped and deleted on drop.
+/// A cluster in a private temporary folder with a random password, stopped and deleted on drop.
 #[derive(Debug)]
 pub struct TempCluster(throwaway_postgres::Cluster);
 
@@ -12,7 +12,7 @@ impl TempCluster {
         Self(throwaway_postgres::Cluster::init(None).unwrap_or_else(|err| panic!("{err}")))
     }
 
-    /// A URL for the `postgres` database as the `survey` superuser.
+    /// A URL for the `postgres` database as the `survey` superuser, with its password.
     pub fn url(&self) -> String {
         self.0.url()
     }

@@ -86,7 +86,8 @@ fn until_ok(args: &[&str], limit: Duration) {
 
 /// Postgres: no password, no start; the password from a file (a secret); a UTF8 cluster of the
 /// major version the Compose files name, counting characters, not bytes; init scripts run; a
-/// wrong password refused over the network.
+/// wrong password refused over the network; the password exported to the server's
+/// environment on every start, the official image's fault.
 #[test]
 fn postgres_image_is_the_official_twin() {
     let postgres = image("POSTGRES_IMAGE");
@@ -163,6 +164,24 @@ fn postgres_image_is_the_official_twin() {
     };
     assert!(over_tcp("s3cret"), "the password from the file works");
     assert!(!over_tcp("wrong"), "a wrong password is refused");
+
+    // The official entry point exports the password it read from the file, on every start,
+    // and the server runs with it in its environment: the stand-in does the same, so that the
+    // stacks' test sees it unless they start the server without it.
+    let exported = "POSTGRES_PASSWORD=s3cret";
+    assert!(
+        tests::inside::environments(&db, &postgres).contains(exported),
+        "the server's environment holds the password, as the official image's does"
+    );
+    ok(&["restart", &db]);
+    until_ok(
+        &["exec", &db, "pg_isready", "-h", "127.0.0.1", "-U", "survey"],
+        Duration::from_secs(60),
+    );
+    assert!(
+        tests::inside::environments(&db, &postgres).contains(exported),
+        "and again after a restart, on a cluster that has its password"
+    );
 }
 
 /// Redis: run plainly it serves the other containers on its network (protected mode off, as
@@ -352,7 +371,7 @@ fn dind_image_is_the_official_twin() {
             &["exec", &container, "docker", "info"],
             Duration::from_secs(90),
         );
-        let ports = tests::sockets::listening_tcp_ports(&["docker"], &container);
+        let ports = tests::inside::listening_tcp_ports(&["docker"], &container);
         let engine: Vec<u16> = ports
             .iter()
             .copied()

@@ -73,15 +73,25 @@ pub fn is_compose_v2(version: &str) -> bool {
         .is_some_and(|major| major >= 2)
 }
 
-/// Fails when something already listens on 127.0.0.1:`port`.
+/// Fails when something already listens on 127.0.0.1:`port`. A port this user may not bind
+/// (below 1024, as anyone but root) is left to Docker, whose daemon may publish it.
 pub fn require_free_port(port: u16) -> anyhow::Result<()> {
-    if TcpListener::bind(("127.0.0.1", port)).is_err() {
-        bail!(
+    match TcpListener::bind(("127.0.0.1", port)) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => {
+            println!(
+                "Port {port} is one this user may not open; Docker's daemon may, so it is left to Docker to say whether it is free."
+            );
+            Ok(())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => bail!(
             "port {port} on 127.0.0.1 is taken: stop what uses it (another step? `cargo xtask step N down`), \
              or pick another port with --port"
-        );
+        ),
+        Err(err) => {
+            Err(err).with_context(|| format!("checking that port {port} on 127.0.0.1 is free"))
+        }
     }
-    Ok(())
 }
 
 /// Waits until every container reports `healthy`, printing progress; fails with the

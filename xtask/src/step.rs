@@ -61,6 +61,10 @@ enum Action {
     Drain {
         /// node2, say.
         node: String,
+        /// Drain it even if it holds the data or the published port (the survey then stops
+        /// answering until it is active again).
+        #[arg(long)]
+        force: bool,
     },
     /// Let a drained node of step 7's lab take tasks again.
     Activate {
@@ -150,7 +154,7 @@ impl StepCmd {
                 images::ensure(sh, images::Fetch::default())?.export(sh);
                 on.launcher().update(&on, broken)
             }
-            Action::Drain { node } => node_op(&on, NodeOp::Drain, &node),
+            Action::Drain { node, force } => node_op(&on, NodeOp::Drain { force }, &node),
             Action::Activate { node } => node_op(&on, NodeOp::Activate, &node),
             Action::KillNode { node } => node_op(&on, NodeOp::Kill, &node),
             Action::DeadLetters { replay } => dead_letters(&on, replay),

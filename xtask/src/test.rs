@@ -17,21 +17,26 @@ impl Test {
         // What the tests need: the tools (installed on Debian as root, else named with their
         // fix), a Docker daemon, and a Postgres server on which they may create databases.
         crate::setup::install_missing(sh)?;
+        // From here on, a Ctrl-C stops the commands under way, and the run, but the daemon
+        // and the Postgres it started are stopped first (their guards drop on the way out).
+        let interrupt = crate::interrupt::Deferred::hold()?;
         let _daemon = crate::docker::ensure_daemon(sh)?;
         let _postgres = database(sh)?;
 
         let steps = if self.no_lint { 3 } else { 5 };
         let mut step = 0;
-        let mut announce = |what: &str| {
+        let mut announce = |what: &str| -> anyhow::Result<()> {
+            interrupt.check()?;
             step += 1;
             eprintln!("\n==> [{step}/{steps}] {what}");
+            Ok(())
         };
         if !self.no_lint {
-            announce("formatting");
+            announce("formatting")?;
             cmd!(sh, "cargo fmt --all --check")
                 .run()
                 .context("code is not formatted: run `cargo fmt --all`")?;
-            announce("lints");
+            announce("lints")?;
             crate::codegen::Codegen { check: true }.run(sh)?;
             crate::docs::check(sh)?;
             let dockerfiles: Vec<String> = crate::steps::STEPS
@@ -52,11 +57,11 @@ impl Test {
             .run()
             .context("clippy found problems")?;
         }
-        announce("Docker images (the end-to-end tests run every step in containers)");
+        announce("Docker images (the end-to-end tests run every step in containers)")?;
         prepare_docker(sh, crate::steps::STEPS)?;
         // Every apt package CI installs must exist on a clean bookworm, whatever this machine has.
         crate::setup::check_apt(sh, &[])?;
-        announce("tests");
+        announce("tests")?;
         // Snapshots are expected outputs: a difference fails the run instead of being written
         // as the new truth. Review changes with `cargo insta review`.
         // Doc tests first: nextest skips them, and its summary should close the output.
@@ -65,7 +70,7 @@ impl Test {
             .context("doc tests failed")?;
         let _ = sh.remove_path(crate::docs::RECORDED);
         run_tests(sh, &["--workspace".into(), "--no-fail-fast".into()])?;
-        announce("the book: every command it tells a reader to type was run by a test");
+        announce("the book: every command it tells a reader to type was run by a test")?;
         crate::docs::check_commands(sh)?;
         eprintln!("\nAll checks and tests passed.");
         Ok(())
@@ -83,9 +88,9 @@ fn database(sh: &Shell) -> anyhow::Result<Option<throwaway_postgres::Cluster>> {
             .context("the Postgres server in DATABASE_URL does not answer (unset DATABASE_URL to let the tests start their own)")?;
         return Ok(None);
     }
-    // A password, so that the tests meet a server that checks them, as a real one does.
-    let password = format!("throwaway-{}", std::process::id());
-    let mut cluster = throwaway_postgres::Cluster::init(Some(&password))
+    // With a random password, so that the tests meet a server that checks it, as a real one
+    // does, and no other user of this machine can guess it.
+    let mut cluster = throwaway_postgres::Cluster::init(None)
         .context("making a throwaway Postgres for the tests")?;
     cluster.start().with_context(|| {
         format!(

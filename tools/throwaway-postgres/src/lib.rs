@@ -9,7 +9,6 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Output},
-    sync::atomic::{AtomicU32, Ordering},
 };
 
 /// The superuser every cluster is made with.
@@ -21,60 +20,69 @@ pub struct Cluster {
     dir: PathBuf,
     bindir: PathBuf,
     port: u16,
-    password: Option<String>,
+    password: String,
     running: bool,
 }
 
 impl Cluster {
-    /// Makes the cluster (initdb, about a second) without starting it. Without a password,
-    /// connections are trusted (it listens on 127.0.0.1 only); with one, every connection
-    /// must give it (scram-sha-256), as a real server's would.
+    /// Makes the cluster (initdb, about a second) without starting it. Every connection must
+    /// give the superuser's password (scram-sha-256), as a real server's would: `password`,
+    /// or a random one. Its folder, under a name no one can guess, is its owner's alone, and so
+    /// is its socket in there; it listens on 127.0.0.1 only.
     pub fn init(password: Option<&str>) -> io::Result<Self> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let bindir = server_bindir()?;
-        let dir = std::env::temp_dir().join(format!(
-            "survey-pg-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir)?;
+        let dir = std::env::temp_dir().join(format!("survey-pg-{}", random_hex()?));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         let cluster = Self {
             port: free_port()?,
             dir,
             bindir,
-            password: password.map(str::to_owned),
+            password: match password {
+                Some(password) => password.to_owned(),
+                None => random_hex()?,
+            },
             running: false,
         };
+        let pwfile = cluster.dir.join("pwfile");
+        std::io::Write::write_all(
+            &mut std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&pwfile)?,
+            format!("{}\n", cluster.password).as_bytes(),
+        )?;
         if running_as_root() {
             ensure_postgres_user()?;
-            run(Command::new("chown").arg("postgres:").arg(&cluster.dir))?;
+            run(Command::new("chown")
+                .arg("postgres:")
+                .arg(&cluster.dir)
+                .arg(&pwfile))?;
         }
-        let pwfile = cluster.dir.join("pwfile");
         let pwfile_arg = format!("--pwfile={}", pwfile.display());
-        let mut args = vec!["-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--no-sync"];
-        match &cluster.password {
-            None => args.extend(["-A", "trust"]),
-            Some(password) => {
-                std::fs::write(&pwfile, format!("{password}\n"))?;
-                if running_as_root() {
-                    run(Command::new("chown").arg("postgres:").arg(&pwfile))?;
-                }
-                args.extend(["-A", "scram-sha-256", &pwfile_arg]);
-            }
-        }
+        let args = [
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "-A",
+            "scram-sha-256",
+            &pwfile_arg,
+        ];
         cluster.pg("initdb", &args)?;
+        std::fs::remove_file(&pwfile)?;
         Ok(cluster)
     }
 
     /// A URL for the `postgres` database as the superuser.
     pub fn url(&self) -> String {
-        match &self.password {
-            None => format!("postgres://{SUPERUSER}@127.0.0.1:{}/postgres", self.port),
-            Some(password) => format!(
-                "postgres://{SUPERUSER}:{password}@127.0.0.1:{}/postgres",
-                self.port
-            ),
-        }
+        format!(
+            "postgres://{SUPERUSER}:{}@127.0.0.1:{}/postgres",
+            self.password, self.port
+        )
     }
 
     /// The port it listens on, on 127.0.0.1.
@@ -209,6 +217,13 @@ pub fn running_as_root() -> bool {
             .map(|o| o.stdout.trim_ascii() == b"0")
             .unwrap_or(false)
     })
+}
+
+/// 32 hexadecimal digits from the kernel's random source: a password, or a name no one guesses.
+fn random_hex() -> io::Result<String> {
+    let mut bytes = [0u8; 16];
+    io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A port on 127.0.0.1 that nothing listens on right now.

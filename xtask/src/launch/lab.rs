@@ -60,6 +60,60 @@ fn on_manager<T>(on: &On<'_>, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::
     f()
 }
 
+/// Fails when `name` is a node the stack cannot do without: the one holding the data (Postgres
+/// and Redis may run there alone) or the manager, where the proxy publishes the survey. Swarm
+/// would drain it all the same, and those tasks would wait, pending, for it to come back.
+fn refuse_draining_what_stays(on: &On<'_>, name: &str) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let format = "{{.Spec.Role}} {{index .Spec.Labels \"survey-data\"}}";
+    let Ok(node) = cmd!(sh, "docker node inspect --format {format} {name}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+    else {
+        // An unknown node: Swarm's own error says so.
+        return Ok(());
+    };
+    let mut holds = Vec::new();
+    if node.split_whitespace().nth(1) == Some("true") {
+        holds.push("the data (Postgres and Redis run on the node labelled survey-data, with their volumes)");
+    }
+    if node.starts_with("manager") {
+        holds.push(
+            "the published port (the proxy runs on the manager, whose port this machine maps)",
+        );
+    }
+    if !holds.is_empty() {
+        bail!(
+            "{name} holds {}: drained, those tasks would wait for it, pending, and the survey would stop answering. \
+             Drain another node, or `drain {name} --force` to watch it happen.",
+            holds.join(", and ")
+        );
+    }
+    Ok(())
+}
+
+/// The group number that may use this machine's engine: the group of the socket the runner
+/// reaches it by, or else the runner's own group.
+fn docker_group(on: &On<'_>) -> anyhow::Result<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let host = on.sh.var("DOCKER_HOST").unwrap_or_default();
+    let socket = host
+        .strip_prefix("unix://")
+        .unwrap_or("/var/run/docker.sock");
+    if let Ok(meta) = std::fs::metadata(socket) {
+        return Ok(meta.gid());
+    }
+    let sh = on.sh;
+    let gid = cmd!(sh, "id -g")
+        .quiet()
+        .read()
+        .context("asking for this user's group")?;
+    gid.trim()
+        .parse()
+        .with_context(|| format!("this user's group number, `{gid}`"))
+}
+
 /// Waits until the engine in `container` answers.
 fn wait_engine(on: &On<'_>, container: &str) -> anyhow::Result<()> {
     let sh = on.sh;
@@ -225,9 +279,15 @@ fn make_lab(on: &On<'_>, up: Up) -> anyhow::Result<()> {
         // (the official one and its stand-in alike) would add a TCP listener on every
         // interface of the node, with TLS or, as `DOCKER_TLS_CERTDIR=` asks, without: a root
         // door for anything on the lab's network. node1 gets a second socket, for the runner.
-        let mut sockets = vec!["--host=unix:///var/run/docker.sock"];
+        let mut sockets = vec!["--host=unix:///var/run/docker.sock".to_owned()];
         if n == 1 {
-            sockets.push("--host=unix:///run/lab/docker.sock");
+            // The socket the runner uses from this machine is made for the group that may use
+            // this machine's engine (by number: the node knows no such group by name), not for
+            // whatever group has the node's `docker` number here.
+            sockets.extend([
+                "--host=unix:///run/lab/docker.sock".to_owned(),
+                format!("--group={}", docker_group(on)?),
+            ]);
         }
         cmd!(
                 sh,
@@ -375,6 +435,7 @@ impl Launcher for Lab {
         labelled::remove_containers(on)?;
         if volumes {
             super::lab_network::remove(on)?;
+            stack::remove_version_tags(on);
         }
         let dir = socket_dir(on);
         if dir.exists() {
@@ -443,13 +504,16 @@ impl Launcher for Lab {
     fn node(&self, on: &On<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
         let sh = on.sh;
         match op {
-            NodeOp::Drain | NodeOp::Activate => {
-                let availability = if op == NodeOp::Drain {
-                    "drain"
-                } else {
+            NodeOp::Drain { .. } | NodeOp::Activate => {
+                let availability = if op == NodeOp::Activate {
                     "active"
+                } else {
+                    "drain"
                 };
                 on_manager(on, || {
+                    if op == (NodeOp::Drain { force: false }) {
+                        refuse_draining_what_stays(on, name)?;
+                    }
                     cmd!(
                         sh,
                         "docker node update --availability {availability} {name}"

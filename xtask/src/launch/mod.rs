@@ -137,8 +137,9 @@ pub trait Launcher: Sync {
 /// What can be done to a node of a lab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeOp {
-    /// No new tasks, and its tasks move to the other nodes.
-    Drain,
+    /// No new tasks, and its tasks move to the other nodes; `force`: even the node that
+    /// holds the data or the published port.
+    Drain { force: bool },
     /// Takes tasks again.
     Activate,
     /// Its container is killed: the node is lost.

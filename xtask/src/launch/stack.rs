@@ -189,7 +189,7 @@ pub(super) fn versioned(on: &On<'_>) -> anyhow::Result<String> {
         .unwrap_or_default();
     let repository = image.split(':').next().unwrap_or_default();
     let tagged = format!("{repository}:{short}");
-    cmd!(sh, "docker tag {image} {tagged}").quiet().run()?;
+    cmd!(sh, "docker tag {image} {tagged}").run()?;
     remove_tags(on, |tag| tag != short && is_image_id(tag))?;
     Ok(tagged)
 }
@@ -220,7 +220,7 @@ fn remove_tags(on: &On<'_>, which: impl Fn(&str) -> bool) -> anyhow::Result<()> 
 
 /// Removes the tags `up` and `update` made for the stack: the image ids it ran, the versions
 /// `update` built (`:2`, `:3`, ...) and `:broken`. The image `up` builds stays, for the cache.
-fn remove_version_tags(on: &On<'_>) {
+pub(super) fn remove_version_tags(on: &On<'_>) {
     let made = |tag: &str| {
         is_image_id(tag)
             || tag == "broken"

@@ -1,5 +1,6 @@
-//! What listens inside a container, read from the kernel's own tables (`/proc/net/tcp*`), so
-//! that it works in any image, with or without `ss` or `netstat`.
+//! What goes on inside a container, read from the kernel's own files under `/proc`, so that
+//! it works in any image, with or without a shell, `ss` or `ps`: what listens, and what every
+//! process has in its environment.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +20,40 @@ pub fn listening_tcp_ports(docker: &[&str], container: &str) -> BTreeSet<u16> {
         String::from_utf8_lossy(&output.stderr)
     );
     parse(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// The environment of every process in `container`, one variable a line, read by a throwaway
+/// container of `image` (any image with `sh` and `cat`) that shares its process namespace:
+/// the app's image has neither. Panics unless every process's environment could be read.
+pub fn environments(container: &str, image: &str) -> String {
+    let pid = format!("container:{container}");
+    // A process that ended meanwhile (a healthcheck's, say) has nothing left to read.
+    let read = r#"for d in /proc/[0-9]*; do tr '\0' '\n' < "$d/environ" 2>/dev/null || { [ -d "$d" ] && echo "UNREADABLE $d"; }; echo; done"#;
+    let output = std::process::Command::new("docker")
+        .args([
+            "run",
+            "--rm",
+            "--pid",
+            &pid,
+            "--cap-add",
+            "SYS_PTRACE",
+            "--network",
+            "none",
+            "--entrypoint",
+            "sh",
+            image,
+            "-c",
+            read,
+        ])
+        .output()
+        .expect("docker runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && text.contains("PATH=") && !text.contains("UNREADABLE"),
+        "reading the environments in {container}: {text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
 }
 
 /// The local ports of the sockets in state LISTEN (`0A`) of a `/proc/net/tcp` table.

@@ -1,0 +1,232 @@
+//! The tutorial as most learners run it: a normal user in the `docker` group (not root), in a
+//! clone of their own, with their own Cargo: `step 3 up`, an answer, `psql`, `down`; the same
+//! with step 6's stack on a swarm `up` makes and leaves, and with step 7's lab of nodes, whose
+//! engine the runner reaches through a socket the user must be allowed to open.
+//!
+//! Run as root (CI), the test makes that user (`survey-learner`, kept for the next run) and
+//! runs every command as it, with nothing of root's environment; run as anyone else, it runs
+//! them as its own user, who is such a learner already.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use tests::cluster::free_port;
+
+/// The learner's account, made once and kept (its home holds its Cargo cache).
+const USER: &str = "survey-learner";
+
+/// The tag the learner's app images get, so that they never replace the ones the other tests run.
+const TAG: &str = "learner";
+
+fn run(command: &mut Command) -> Output {
+    let output = command.output().expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{command:?}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A learner: the account, a copy of this checkout in its home, and the Rust toolchain's
+/// folder, readable by it. The copy, and every copy of a step it started, go on drop. Run by
+/// anyone but root, the test's own user is the learner, in a copy of the checkout.
+struct Learner {
+    /// The account made for the test, when run as root.
+    made: Option<Made>,
+    checkout: PathBuf,
+    /// A copy of the checkout the test's own user works in (not root).
+    _copy: Option<tempfile::TempDir>,
+    projects: Vec<(u8, String)>,
+}
+
+/// The account the test made, and what it needs to run cargo as it.
+struct Made {
+    home: PathBuf,
+    toolchain: PathBuf,
+}
+
+impl Learner {
+    fn new() -> Self {
+        let copy = tests::xtask::copy_of_checkout();
+        if !throwaway_postgres::running_as_root() {
+            return Self {
+                made: None,
+                checkout: copy.path().to_path_buf(),
+                _copy: Some(copy),
+                projects: Vec::new(),
+            };
+        }
+        if !Command::new("id")
+            .arg(USER)
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            run(Command::new("useradd").args(["--create-home", "--groups", "docker", USER]));
+        }
+        let home = PathBuf::from(format!("/home/{USER}"));
+        let checkout = home.join(format!("survey-{}", std::process::id()));
+        run(Command::new("cp").arg("-a").arg(copy.path()).arg(&checkout));
+        run(Command::new("chown")
+            .args(["-R", &format!("{USER}:{USER}")])
+            .arg(&checkout));
+        Self {
+            made: Some(Made {
+                toolchain: readable_toolchain(),
+                home,
+            }),
+            checkout,
+            _copy: None,
+            projects: Vec::new(),
+        }
+    }
+
+    /// Runs `cargo xtask ARGS` as the learner, in the learner's checkout (as the account the
+    /// test made: with nothing of root's environment); returns what it printed, or panics with
+    /// it if it failed.
+    fn xtask(&self, args: &[&str]) -> String {
+        let Some(made) = &self.made else {
+            let output = tests::xtask::xtask_in(&self.checkout, args, &[]);
+            assert!(output.status.success(), "cargo xtask {args:?}: {output:?}");
+            return tests::xtask::stdout(&output) + &String::from_utf8_lossy(&output.stderr);
+        };
+        let path = format!(
+            "{}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+            made.toolchain.join("bin").display()
+        );
+        let output = run(Command::new("runuser")
+            .args(["-u", USER, "--", "env", "-i"])
+            .arg(format!("HOME={}", made.home.display()))
+            .arg(format!("USER={USER}"))
+            .arg(format!("PATH={path}"))
+            .arg(format!("CARGO_HOME={}", made.home.join(".cargo").display()))
+            .arg(format!("SURVEY_TAG={TAG}"))
+            .args(["cargo", "xtask"])
+            .args(args)
+            .current_dir(&self.checkout));
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }
+
+    /// `step N up` on a port of its own; returns the project and the survey's address.
+    fn up(&mut self, step: u8) -> (String, String) {
+        let project = format!("survey-learner-{}-{step}", std::process::id());
+        let port = free_port().to_string();
+        self.projects.push((step, project.clone()));
+        let n = step.to_string();
+        self.xtask(&["step", &n, "up", "--port", &port, "--project", &project]);
+        (project, format!("http://127.0.0.1:{port}"))
+    }
+}
+
+impl Drop for Learner {
+    fn drop(&mut self) {
+        // As root, from this checkout: whatever the learner's runs left, failed or not.
+        for (step, project) in &self.projects {
+            let step = step.to_string();
+            let _ =
+                tests::xtask::xtask(&["step", &step, "down", "--volumes", "--project", project]);
+        }
+        // The images the account built under a tag of its own (a copy's own tag, `copy`, is
+        // shared with the other tests that run copies, and stays).
+        if self.made.is_some() {
+            for package in ["step-03-compose", "step-06-swarm", "step-07-multinode"] {
+                let _ = Command::new("docker")
+                    .args(["image", "rm", &format!("survey/{package}:{TAG}")])
+                    .output();
+            }
+            let _ = std::fs::remove_dir_all(&self.checkout);
+        }
+    }
+}
+
+/// The Rust toolchain this test runs with, in a folder the learner may read: where it is, if
+/// every folder above it lets others in, else a copy of it made of hard links (no space
+/// taken, the files as they are) under /var/tmp, made once per toolchain version.
+fn readable_toolchain() -> PathBuf {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("rustc runs");
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let learner_may_run = |dir: &Path| {
+        Command::new("runuser")
+            .args(["-u", USER, "--", "test", "-x"])
+            .arg(dir.join("bin/cargo"))
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if learner_may_run(&sysroot) {
+        return sysroot;
+    }
+    let name = sysroot
+        .file_name()
+        .expect("a toolchain's folder")
+        .to_string_lossy();
+    let version = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .expect("rustc runs");
+    let version = String::from_utf8_lossy(&version.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("unknown")
+        .to_owned();
+    let copy = PathBuf::from(format!("/var/tmp/survey-toolchain-{version}-{name}"));
+    if !learner_may_run(&copy) {
+        let _ = std::fs::remove_dir_all(&copy);
+        let linked = Command::new("cp")
+            .arg("-al")
+            .arg(&sysroot)
+            .arg(&copy)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !linked {
+            let _ = std::fs::remove_dir_all(&copy);
+            run(Command::new("cp").arg("-a").arg(&sysroot).arg(&copy));
+        }
+        run(Command::new("chmod").arg("a+rX").arg(&copy));
+    }
+    assert!(
+        learner_may_run(&copy),
+        "{} is not usable by {USER}",
+        copy.display()
+    );
+    copy
+}
+
+/// As a user in the docker group: step 3 up, an answer stored and read back with psql, down;
+/// step 6 up (a swarm made), an answer through the proxy, down --volumes (the swarm left);
+/// step 7's lab up, an answer, down --volumes.
+#[tokio::test]
+async fn a_docker_group_user_runs_steps_3_6_and_7() {
+    let mut learner = Learner::new();
+    for step in [3, 6, 7] {
+        let (project, base) = learner.up(step);
+        let name = format!("Learner {step}");
+        let status = tests::http::Remote::new(base.clone())
+            .post_answer(&name, "tabby", "jelly")
+            .await;
+        assert_eq!(status.as_u16(), 303, "step {step}: the answer is accepted");
+        if step >= 5 {
+            tests::http::wait_until_drained(&base, std::time::Duration::from_secs(60)).await;
+        }
+        let n = step.to_string();
+        let sql = format!("select count(*) from cats where name = '{name}'");
+        let rows = learner.xtask(&["step", &n, "psql", "-c", &sql, "--project", &project]);
+        assert!(
+            rows.contains("\n     1\n"),
+            "step {step}: stored once:\n{rows}"
+        );
+        let down = learner.xtask(&["step", &n, "down", "--volumes", "--project", &project]);
+        if step == 6 {
+            assert!(down.contains("Leaving the swarm `up` made"), "{down}");
+        }
+    }
+}
