@@ -454,17 +454,152 @@ pub const AS_ONLINE: &[(&str, &str)] = &[
 /// plus any `extra` (regex, replacement) pairs.
 pub fn snapshot_settings(launched: &Launched, extra: &[(&str, &str)]) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    for (regex, replacement) in AS_ONLINE {
-        settings.add_filter(regex, *replacement);
-    }
-    let default_project = format!("survey-{:02}", launched.step);
-    settings.add_filter(&regex::escape(&launched.project), default_project);
-    settings.add_filter(
-        &format!(r"127\.0\.0\.1:{}\b", launched.port),
-        "127.0.0.1:2154",
-    );
-    for (regex, replacement) in extra {
-        settings.add_filter(regex, *replacement);
+    for (regex, replacement) in redactions(launched, extra) {
+        settings.add_filter(&regex, replacement);
     }
     settings
+}
+
+/// The (regex, replacement) pairs of [`snapshot_settings`], in the order they apply.
+fn redactions(launched: &Launched, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = AS_ONLINE
+        .iter()
+        .map(|(r, s)| ((*r).to_owned(), (*s).to_owned()))
+        .collect();
+    all.push((
+        regex::escape(&launched.project),
+        format!("survey-{:02}", launched.step),
+    ));
+    all.push((
+        format!(r"127\.0\.0\.1:{}\b", launched.port),
+        "127.0.0.1:2154".to_owned(),
+    ));
+    all.extend(
+        extra
+            .iter()
+            .map(|(r, s)| ((*r).to_owned(), (*s).to_owned())),
+    );
+    all
+}
+
+/// Docker's tables in `text` (`ps`, `stack ps`, `node ls`: a header of capitals, then rows
+/// up to a blank line or the next header),
+/// each cell redacted as [`snapshot_settings`] would, then laid out again as Docker lays
+/// them out: every column as wide as its widest cell and three spaces more, ten at the least.
+/// A redaction that makes a cell shorter or longer so keeps the columns straight, as a
+/// learner sees them. Lines outside a table are redacted as they are.
+pub fn redacted_tables(launched: &Launched, text: &str, extra: &[(&str, &str)]) -> String {
+    let redactions: Vec<(regex::Regex, String)> = redactions(launched, extra)
+        .into_iter()
+        .map(|(r, s)| (regex::Regex::new(&r).expect("a valid pattern"), s))
+        .collect();
+    realigned(text, |cell| {
+        redactions
+            .iter()
+            .fold(cell.to_owned(), |cell, (regex, with)| {
+                regex.replace_all(&cell, with.as_str()).into_owned()
+            })
+    })
+}
+
+/// `text` with `redact` applied to each cell of its tables (and to each line outside them),
+/// the tables laid out again (see [`redacted_tables`]).
+fn realigned(text: &str, redact: impl Fn(&str) -> String) -> String {
+    let mut out = Vec::new();
+    let mut table: Vec<Vec<String>> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    for line in text.lines() {
+        if let Some(header) = column_starts(line) {
+            out.extend(laid_out(&std::mem::take(&mut table)));
+            starts = header;
+        } else if line.trim().is_empty() || starts.is_empty() {
+            out.extend(laid_out(&std::mem::take(&mut table)));
+            starts.clear();
+            out.push(redact(line));
+            continue;
+        }
+        let cell = |i: usize| {
+            let (start, end) = (starts[i], starts.get(i + 1).copied().unwrap_or(line.len()));
+            let cell = line.get(start.min(line.len())..end.min(line.len()));
+            redact(cell.unwrap_or_default().trim())
+        };
+        table.push((0..starts.len()).map(cell).collect());
+    }
+    out.extend(laid_out(&table));
+    out.join("\n")
+}
+
+/// Where the columns of a table start, if `line` is its header: words of capitals, two
+/// columns or more, at least two spaces apart.
+fn column_starts(line: &str) -> Option<Vec<usize>> {
+    let is_header = !line.trim().is_empty()
+        && line.chars().all(|c| c.is_ascii_uppercase() || c == ' ')
+        && line.trim().contains("  ");
+    if !is_header {
+        return None;
+    }
+    let bytes = line.as_bytes();
+    let starts: Vec<usize> = (0..bytes.len())
+        .filter(|&i| {
+            bytes[i] != b' ' && (i == 0 || (i >= 2 && bytes[i - 1] == b' ' && bytes[i - 2] == b' '))
+        })
+        .collect();
+    (starts.len() >= 2).then_some(starts)
+}
+
+/// Rows of cells as Docker's tab writer prints them (padding 3, minimum width 10).
+fn laid_out(table: &[Vec<String>]) -> Vec<String> {
+    let columns = table.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            let widest = table
+                .iter()
+                .filter_map(|row| row.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0);
+            (widest + 3).max(10)
+        })
+        .collect();
+    table
+        .iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (cell, width) in row.iter().zip(&widths) {
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', width - cell.chars().count()));
+            }
+            line.trim_end().to_owned()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Cells made shorter by a redaction, an empty cell in the middle, a table ended by a blank
+    /// line, a line of text, and a table right after it: the columns stay straight.
+    #[test]
+    fn tables_are_laid_out_again() {
+        let docker = "\
+ID             NAME                 IMAGE                        ERROR     PORTS
+abc            survey-06_db.1       survey-offline/postgres:15             
+def            survey-06_proxy.1    survey-offline/haproxy:2.6             *:2154->8080/tcp
+
+some text
+ID                            HOSTNAME   STATUS    MANAGER STATUS   ENGINE VERSION
+70exmjq0y0muccfqh05hrmtxr *   node1      Ready     Leader           26.1.5+dfsg1";
+        let shorter = |cell: &str| {
+            cell.replace("survey-offline/", "")
+                .replace("70exmjq0y0muccfqh05hrmtxr", "[node id]")
+        };
+        let expected = "\
+ID        NAME                IMAGE         ERROR     PORTS
+abc       survey-06_db.1      postgres:15
+def       survey-06_proxy.1   haproxy:2.6             *:2154->8080/tcp
+
+some text
+ID            HOSTNAME   STATUS    MANAGER STATUS   ENGINE VERSION
+[node id] *   node1      Ready     Leader           26.1.5+dfsg1";
+        assert_eq!(super::realigned(docker, shorter), expected);
+    }
 }

@@ -4,7 +4,7 @@ use tests::{
     commands::ByHand,
     http::Remote,
     psql::ids_hidden,
-    xtask::{Launched, snapshot_settings},
+    xtask::{Launched, redacted_tables, snapshot_settings},
 };
 
 /// `ps` shows two healthy services, only the app published; the original tutorial's row
@@ -16,15 +16,10 @@ async fn compose_stack_without_a_volume() {
     // What `up` ran: the Compose commands a learner could type instead.
     snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!("up_commands", launched.up_commands));
-    // Relative times, the database image (official or stand-in) and the column padding
-    // (which follows the longest name) vary between runs; the rest is what a learner sees.
-    let varying = [
-        (r"(About )?(an?|\d+) (second|minute|hour)s?", "[time]"),
-        (r"\S*postgres:\d+", "[postgres image]"),
-        (r" {2,}", "   "),
-    ];
-    let ps = launched.run_ok(&["ps"]);
-    snapshot_settings(&launched, &varying).bind(|| insta::assert_snapshot!("ps", ps));
+    // Relative times vary between runs; the rest is what a learner sees, columns aligned.
+    let varying = [(r"(About )?(an?|\d+) (second|minute|hour)s?", "[time]")];
+    let ps = redacted_tables(&launched, &launched.run_ok(&["ps"]), &varying);
+    insta::assert_snapshot!("ps", ps);
 
     let remote = Remote::new(launched.base());
     remote.answer_the_survey().await;
