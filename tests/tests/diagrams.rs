@@ -1,7 +1,7 @@
 //! Each chapter opens with a diagram of what its step runs, drawn in docs/diagrams/*.dot and
 //! rendered by `cargo xtask docs`. They are drawn by hand, so this checks that each names what
 //! its step really runs, and fails when a Compose file gains a service or a volume the picture
-//! lacks.
+//! lacks, and that each fits the width of the book.
 
 use std::path::Path;
 
@@ -57,4 +57,42 @@ fn compose_config(file: &Path, what: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The widest a diagram may be drawn, in points: the width of the book's text column (mdBook
+/// lays its content out at most 750 pixels wide), so that no picture is shrunk until its
+/// labels are a few pixels high.
+const BOOK_WIDTH_PT: f64 = 720.0;
+
+/// Every diagram, as Graphviz draws it, fits the book's column.
+#[test]
+fn diagrams_fit_the_book() {
+    let dir = workspace_root().join("docs/diagrams");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("docs/diagrams").flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "dot") {
+            continue;
+        }
+        seen += 1;
+        let svg = std::process::Command::new("dot")
+            .arg("-Tsvg")
+            .arg(&path)
+            .output()
+            .expect("Graphviz's dot runs (cargo xtask setup installs it)");
+        assert!(svg.status.success(), "dot {}", path.display());
+        let svg = String::from_utf8_lossy(&svg.stdout);
+        let width: f64 = svg
+            .split("<svg width=\"")
+            .nth(1)
+            .and_then(|rest| rest.split("pt\"").next())
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("{}: no width in the drawing", path.display()));
+        assert!(
+            width <= BOOK_WIDTH_PT,
+            "{} is drawn {width} pt wide, wider than the book's {BOOK_WIDTH_PT} pt: lay it out top to bottom (rankdir=TB) or split it",
+            path.display()
+        );
+    }
+    assert!(seen >= 7, "a diagram per step: {seen}");
 }
