@@ -32,6 +32,58 @@ pub fn xtask_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> 
     command_in(root, args, env).output().expect("cargo runs")
 }
 
+/// Which names the images of a step run go by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// The ones the test run's variables give (`POSTGRES_IMAGE` ...: the stand-ins, here).
+    AsSet,
+    /// The official ones (`postgres:15` ...), as a learner with Docker Hub has them: the
+    /// variables unset, the runner finds them itself. `cargo xtask test` gives the stand-ins
+    /// those names for its run.
+    Official,
+}
+
+/// The variables that name the images a step runs; unset in [`Names::Official`].
+const IMAGE_VARIABLES: [&str; 6] = [
+    "BUILDER_IMAGE",
+    "POSTGRES_IMAGE",
+    "REDIS_IMAGE",
+    "HAPROXY_IMAGE",
+    "DIND_IMAGE",
+    "REGISTRY_IMAGE",
+];
+
+/// The official names [`Names::Official`] needs, checked once per test process: fails, saying
+/// how to get them, unless every one is here.
+fn require_official_names() {
+    static CHECKED: std::sync::Once = std::sync::Once::new();
+    CHECKED.call_once(|| {
+        let official = [
+            "rust:1.95-slim-bookworm",
+            "postgres:15",
+            "redis:7",
+            "haproxy:2.6",
+            "docker:26-dind",
+            "registry:2",
+        ];
+        let missing: Vec<&str> = official
+            .into_iter()
+            .filter(|image| {
+                !Command::new("docker")
+                    .args(["image", "inspect", "--format", "{{.Id}}", image])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "this test runs the step with the official images, and {missing:?} are not here: \
+             run it through `cargo xtask test` or `cargo xtask step N test`, which give the \
+             stand-ins those names for the run"
+        );
+    });
+}
+
 /// Like [`xtask_in`], with `input` on the command's standard input.
 pub fn xtask_in_with_input(root: &std::path::Path, args: &[&str], input: &[u8]) -> Output {
     use std::{io::Write, process::Stdio};
@@ -131,6 +183,8 @@ pub struct Launched {
     pub up_commands: String,
     /// The checkout it runs from.
     pub root: PathBuf,
+    /// Which names its images go by.
+    pub names: Names,
 }
 
 impl Launched {
@@ -144,8 +198,20 @@ impl Launched {
         Self::up_in(&workspace_root(), step, extra)
     }
 
+    /// Brings step `step` up with the images under their official names, as a learner with
+    /// Docker Hub runs it (see [`Names::Official`]); every later command of the step runs so
+    /// too, and each fails the test if it names a stand-in.
+    pub fn up_official(step: u8, extra: &[&str]) -> Self {
+        require_official_names();
+        Self::launch(&workspace_root(), step, extra, Names::Official)
+    }
+
     /// Brings step `step` up from the checkout at `root`.
     pub fn up_in(root: &std::path::Path, step: u8, extra: &[&str]) -> Self {
+        Self::launch(root, step, extra, Names::AsSet)
+    }
+
+    fn launch(root: &std::path::Path, step: u8, extra: &[&str], names: Names) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let project = format!(
             "survey-test-{}-{}",
@@ -159,6 +225,7 @@ impl Launched {
             up_output: String::new(),
             up_commands: String::new(),
             root: root.to_path_buf(),
+            names,
         };
         let port = launched.port.to_string();
         let mut args = vec!["up", "--port", port.as_str()];
@@ -167,6 +234,13 @@ impl Launched {
         launched.check(&output, "up");
         launched.up_output = stdout(&output);
         launched.up_commands = commands_of(&output);
+        if names == Names::Official {
+            let ps = launched.run_ok(&["ps"]);
+            assert!(
+                !ps.contains("survey-offline/"),
+                "step {step} runs a stand-in by its own name, not the official one:\n{ps}"
+            );
+        }
         launched
     }
 
@@ -183,7 +257,13 @@ impl Launched {
         let mut all = vec!["step", step.as_str()];
         all.extend_from_slice(args);
         all.extend_from_slice(&["--project", &self.project]);
-        xtask_in(&self.root, &all, &[])
+        let mut command = command_in(&self.root, &all, &[]);
+        if self.names == Names::Official {
+            for variable in IMAGE_VARIABLES {
+                command.env_remove(variable);
+            }
+        }
+        command.output().expect("cargo runs")
     }
 
     /// Like `run`, but panics with the output unless it succeeds; returns stdout.
@@ -194,12 +274,18 @@ impl Launched {
     }
 
     fn check(&self, output: &Output, what: &str) {
+        let (out, err) = (stdout(output), String::from_utf8_lossy(&output.stderr));
         assert!(
             output.status.success(),
-            "cargo xtask step {} {what} failed:\n{}\n{}",
+            "cargo xtask step {} {what} failed:\n{out}\n{err}",
             self.step,
-            stdout(output),
-            String::from_utf8_lossy(&output.stderr)
+        );
+        // The runner found the official names itself, and ran nothing by another. (What
+        // BuildKit prints may still name one: it shows an image by any of its names.)
+        assert!(
+            self.names != Names::Official || !commands_of(output).contains("survey-offline/"),
+            "cargo xtask step {} {what} ran a stand-in by its own name, not the official one:\n{out}\n{err}",
+            self.step,
         );
     }
 
@@ -462,8 +548,10 @@ pub fn snapshot_settings(launched: &Launched, extra: &[(&str, &str)]) -> insta::
 
 /// The (regex, replacement) pairs of [`snapshot_settings`], in the order they apply.
 fn redactions(launched: &Launched, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    // A step run by the official names shows them as they are: a stand-in's name there fails.
     let mut all: Vec<(String, String)> = AS_ONLINE
         .iter()
+        .filter(|(r, _)| launched.names == Names::AsSet || !r.starts_with("survey-offline/"))
         .map(|(r, s)| ((*r).to_owned(), (*s).to_owned()))
         .collect();
     all.push((

@@ -1,7 +1,9 @@
 //! The tutorial as most learners run it: a normal user in the `docker` group (not root), in a
 //! clone of their own, with their own Cargo: `step 3 up`, an answer, `psql`, `down`; the same
 //! with step 6's stack on a swarm `up` makes and leaves, and with step 7's lab of nodes, whose
-//! engine the runner reaches through a socket the user must be allowed to open.
+//! engine the runner reaches through a socket the user must be allowed to open. Then the
+//! learner runs the tests of a Compose step and of a stack step, `step 4 test` and
+//! `step 6 test`, as the book suggests after an edit.
 //!
 //! Run as root (CI), the test makes that user (`survey-learner`, kept for the next run) and
 //! runs every command as it, with nothing of root's environment; run as anyone else, it runs
@@ -103,6 +105,11 @@ impl Learner {
             .arg(format!("USER={USER}"))
             .arg(format!("PATH={path}"))
             .arg(format!("CARGO_HOME={}", made.home.join(".cargo").display()))
+            // Kept with the account, as its Cargo cache is: the next run starts compiled.
+            .arg(format!(
+                "CARGO_TARGET_DIR={}",
+                made.home.join("target").display()
+            ))
             .arg(format!("SURVEY_TAG={TAG}"))
             .args(["cargo", "xtask"])
             .args(args)
@@ -136,7 +143,12 @@ impl Drop for Learner {
         // The images the account built under a tag of its own (a copy's own tag, `copy`, is
         // shared with the other tests that run copies, and stays).
         if self.made.is_some() {
-            for package in ["step-03-compose", "step-06-swarm", "step-07-multinode"] {
+            for package in [
+                "step-03-compose",
+                "step-04-volumes",
+                "step-06-swarm",
+                "step-07-multinode",
+            ] {
                 let _ = Command::new("docker")
                     .args(["image", "rm", &format!("survey/{package}:{TAG}")])
                     .output();
@@ -203,9 +215,9 @@ fn readable_toolchain() -> PathBuf {
 
 /// As a user in the docker group: step 3 up, an answer stored and read back with psql, down;
 /// step 6 up (a swarm made), an answer through the proxy, down --volumes (the swarm left);
-/// step 7's lab up, an answer, down --volumes.
+/// step 7's lab up, an answer, down --volumes; then `step 4 test` and `step 6 test`.
 #[tokio::test]
-async fn a_docker_group_user_runs_steps_3_6_and_7() {
+async fn a_docker_group_user_runs_steps_3_6_and_7_and_tests_4_and_6() {
     let mut learner = Learner::new();
     for step in [3, 6, 7] {
         let (project, base) = learner.up(step);
@@ -228,5 +240,13 @@ async fn a_docker_group_user_runs_steps_3_6_and_7() {
         if step == 6 {
             assert!(down.contains("Leaving the swarm `up` made"), "{down}");
         }
+    }
+    let passed = regex::Regex::new(r"\b[1-9][0-9]* passed").expect("a valid pattern");
+    for step in ["4", "6"] {
+        let said = learner.xtask(&["step", step, "test"]);
+        assert!(
+            passed.is_match(&said),
+            "step {step} test ran its tests:\n{said}"
+        );
     }
 }

@@ -11,7 +11,7 @@ use tests::{
 /// lands in the table; psql reads a script from its input; and with no volume, `down` then `up` starts from an empty table.
 #[tokio::test]
 async fn compose_stack_without_a_volume() {
-    let launched = Launched::up(3);
+    let launched = Launched::up_official(3, &[]);
     launched.assert_hardened();
     // What `up` ran: the Compose commands a learner could type instead.
     snapshot_settings(&launched, &[])

@@ -38,7 +38,7 @@ async fn post_many(base: &str, prefix: &str, count: usize) -> usize {
 /// one, it goes on; a plain `down` and `up` keep every answer.
 #[tokio::test]
 async fn three_workers_share_the_work() {
-    let launched = Launched::up_with(5, &["--workers", "3"]);
+    let launched = Launched::up_official(5, &["--workers", "3"]);
     launched.assert_hardened();
     tests::xtask::snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!("up_commands", launched.up_commands));

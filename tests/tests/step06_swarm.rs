@@ -59,7 +59,7 @@ fn wait_replicas(project: &str, service: &str, want: usize) {
 async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
     let before = swarm_state();
     {
-        let launched = Launched::up(6);
+        let launched = Launched::up_official(6, &[]);
         let project = launched.project.clone();
         let port = launched.port;
         let hostname = docker(&["info", "--format", "{{.Name}}"]).trim().to_owned();

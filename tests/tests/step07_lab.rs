@@ -23,6 +23,51 @@ fn nodes_of(ps: &str, service: &str) -> HashSet<String> {
         .collect()
 }
 
+/// Nothing leaves the lab's network but the survey's port on node1 and the registry's (which
+/// this machine pushes to), both on 127.0.0.1 only.
+fn assert_only_the_survey_and_registry_published(launched: &Launched) {
+    let network = format!("{}-lab", launched.project);
+    let format = "{{range .Containers}}{{.Name}} {{end}}";
+    let names = tests::commands::docker_ok(&["network", "inspect", "--format", format, &network]);
+    let mut published = Vec::new();
+    for name in names.split_whitespace() {
+        let ports = tests::commands::docker_ok(&[
+            "inspect",
+            "--format",
+            "{{json .NetworkSettings.Ports}}",
+            name,
+        ]);
+        let ports: serde_json::Value = serde_json::from_str(&ports).expect("ports as JSON");
+        for (port, bindings) in ports.as_object().into_iter().flatten() {
+            for binding in bindings.as_array().into_iter().flatten() {
+                published.push((
+                    name.to_owned(),
+                    port.clone(),
+                    binding["HostIp"].as_str().unwrap_or_default().to_owned(),
+                    binding["HostPort"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+    }
+    let survey = launched.port.to_string();
+    let registry = published
+        .iter()
+        .filter(|(name, port, ip, _)| {
+            name.ends_with("-registry") && port == "5000/tcp" && ip == "127.0.0.1"
+        })
+        .count();
+    let node1 = published
+        .iter()
+        .filter(|(name, _, ip, host_port)| {
+            name.ends_with("-node1") && ip == "127.0.0.1" && *host_port == survey
+        })
+        .count();
+    assert!(
+        registry == 1 && node1 == 1 && published.len() == 2,
+        "published from the lab's network: {published:?}"
+    );
+}
+
 /// Three nodes Ready; app and worker tasks on at least two of them; a form through
 /// 127.0.0.1 lands in Postgres; under load, draining a node and a rolling update across the
 /// nodes fail no request and lose nothing; killing a node is healed on the others with every
@@ -30,7 +75,7 @@ fn nodes_of(ps: &str, service: &str) -> HashSet<String> {
 /// three nodes again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
-    let launched = Launched::up(7);
+    let launched = Launched::up_official(7, &[]);
     let ps = launched.run_ok(&["ps"]);
     let filters = [(r"\b[a-z0-9]{25}\b", "[node id]")];
     let node_ls: String = ps.lines().take(4).collect::<Vec<_>>().join("\n");
@@ -52,6 +97,7 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
             "the survey answers from another machine"
         );
     }
+    assert_only_the_survey_and_registry_published(&launched);
     for service in ["app", "worker"] {
         let nodes = nodes_of(&ps, service);
         assert!(nodes.len() >= 2, "{service} tasks run on {nodes:?}:\n{ps}");

@@ -58,7 +58,7 @@ impl Test {
             .context("clippy found problems")?;
         }
         announce("Docker images (the end-to-end tests run every step in containers)")?;
-        prepare_docker(sh, crate::steps::STEPS)?;
+        let _official_names = prepare_docker(sh, crate::steps::STEPS)?;
         // Every apt package CI installs must exist on a clean bookworm, whatever this machine has.
         crate::setup::check_apt(sh, &[])?;
         announce("tests")?;
@@ -108,8 +108,13 @@ fn database(sh: &Shell) -> anyhow::Result<Option<throwaway_postgres::Cluster>> {
 }
 
 /// Checks Docker and Compose, makes sure the base images exist, and builds the app images of
-/// `steps` up front (with progress), so the tests that launch them start quickly.
-fn prepare_docker(sh: &Shell, steps: &[crate::steps::Step]) -> anyhow::Result<()> {
+/// `steps` up front (with progress), so the tests that launch them start quickly. The images
+/// in use also get their official names for as long as the returned value is held: the tests
+/// in official-image mode run the steps by those names, as a learner with Docker Hub does.
+fn prepare_docker(
+    sh: &Shell,
+    steps: &[crate::steps::Step],
+) -> anyhow::Result<crate::images::OfficialNames> {
     crate::docker::require_engine(sh)?;
     crate::docker::require_compose_v2(sh)?;
     // The stand-ins are built again (from Docker's cache) in case their Dockerfiles changed.
@@ -131,7 +136,7 @@ fn prepare_docker(sh: &Shell, steps: &[crate::steps::Step]) -> anyhow::Result<()
             crate::images::Progress::Quiet,
         )?;
     }
-    Ok(())
+    crate::images::OfficialNames::tag(sh, &images, &lab)
 }
 
 /// `cargo xtask step N test`: the tests of one step (the files tests/tests/stepNN_*.rs).
@@ -145,7 +150,9 @@ pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()
         .collect();
     targets.sort();
     // Only this step's image: the others are not needed to test it.
-    prepare_docker(sh, &[step])?;
+    let interrupt = crate::interrupt::Deferred::hold()?;
+    let _official_names = prepare_docker(sh, &[step])?;
+    interrupt.check()?;
     let mut args = vec!["--package".to_owned(), "tests".to_owned()];
     args.extend(
         targets

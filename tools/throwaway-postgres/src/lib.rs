@@ -22,6 +22,9 @@ pub struct Cluster {
     port: u16,
     password: String,
     running: bool,
+    /// Stops the server and deletes the folder if this process dies first (a Ctrl-C or a
+    /// kill, which skip `drop`): the server is a daemon of its own, out of reach of both.
+    watcher: Option<std::process::Child>,
 }
 
 impl Cluster {
@@ -43,6 +46,7 @@ impl Cluster {
                 None => random_hex()?,
             },
             running: false,
+            watcher: None,
         };
         let pwfile = cluster.dir.join("pwfile");
         std::io::Write::write_all(
@@ -116,7 +120,38 @@ impl Cluster {
         let args = ["-l", &log, "-o", &options, "-w", "-t", "60", "start"];
         self.pg("pg_ctl", &args)?;
         self.running = true;
+        if self.watcher.is_none() {
+            self.watcher = Some(self.watch(std::process::id())?);
+        }
         Ok(())
+    }
+
+    /// A shell that waits for process `owner` to end, then stops the server at once and
+    /// deletes the cluster's folder. In a process group of its own, so that the Ctrl-C that
+    /// stops the owner's group leaves it be.
+    fn watch(&self, owner: u32) -> io::Result<std::process::Child> {
+        use std::os::unix::process::CommandExt;
+        let script = r#"owner=$1 dir=$2; shift 2
+while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+"$@" >/dev/null 2>&1; rm -rf "$dir""#;
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", script, "watcher"])
+            .arg(owner.to_string())
+            .arg(&self.dir);
+        if running_as_root() {
+            command.args(["runuser", "-u", "postgres", "--"]);
+        }
+        command
+            .arg(self.bindir.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
     }
 
     /// Stops the server (fast shutdown: sessions end, nothing is lost); `start` starts it
@@ -145,6 +180,10 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if let Some(mut watcher) = self.watcher.take() {
+            let _ = watcher.kill();
+            let _ = watcher.wait();
+        }
         if self.running {
             let _ = self.pg("pg_ctl", &["-m", "immediate", "stop"]);
         }
@@ -231,4 +270,37 @@ pub fn free_port() -> io::Result<u16> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// When the process that started a cluster dies without dropping it, the watcher stops
+    /// the server and deletes its folder.
+    #[test]
+    fn a_dead_owner_leaves_no_server_behind() {
+        let mut cluster = Cluster::init(None).expect("initdb");
+        cluster.start().expect("start");
+        let mut owner = Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .expect("sleep runs");
+        let mut watcher = cluster.watch(owner.id()).expect("a watcher");
+        let (dir, port) = (cluster.dir.clone(), cluster.port);
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        owner.kill().expect("kill");
+        owner.wait().expect("wait");
+        let started = std::time::Instant::now();
+        while dir.exists() || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "the server outlived its owner by 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        watcher.wait().expect("the watcher ends");
+        // The server is gone already: dropping the cluster now has nothing left to do.
+        cluster.running = false;
+    }
 }
