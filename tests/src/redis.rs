@@ -13,15 +13,24 @@ use std::{
 pub struct TempRedis {
     child: Child,
     port: u16,
+    options: Vec<String>,
 }
 
 impl TempRedis {
     /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Like [`TempRedis::start`], with more of redis-server's options (`--maxmemory-policy
+    /// noeviction` ...).
+    pub fn start_with(options: &[&str]) -> Self {
         let port = crate::cluster::free_port();
+        let options: Vec<String> = options.iter().map(|o| (*o).to_owned()).collect();
         Self {
-            child: spawn(port),
+            child: spawn(port, &options),
             port,
+            options,
         }
     }
 
@@ -35,7 +44,7 @@ impl TempRedis {
     pub fn restart_empty(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.port);
+        self.child = spawn(self.port, &self.options);
     }
 }
 
@@ -46,10 +55,11 @@ impl Drop for TempRedis {
     }
 }
 
-fn spawn(port: u16) -> Child {
+fn spawn(port: u16, options: &[String]) -> Child {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--dir", "/tmp"])
+        .args(options)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -1,7 +1,8 @@
 //! Step 05's worker, branch by branch, against a real Redis and a real Postgres (throwaway
 //! servers of the test's own): it acknowledges exactly what it stored or dead-lettered, keeps
 //! dead letters whole and replays them, survives Redis coming back empty, keeps its claim
-//! through a Postgres outage, and stores what a dead worker left pending.
+//! through a Postgres outage, stores what a dead worker left pending, and forgets dead workers
+//! only.
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,10 @@ struct Servers {
 
 impl Servers {
     async fn start() -> Self {
-        let redis = TempRedis::start();
+        Self::start_with(TempRedis::start()).await
+    }
+
+    async fn start_with(redis: TempRedis) -> Self {
         let mut cluster = TempCluster::init();
         cluster.start();
         let pool = PgPool::connect(&cluster.url()).await.expect("connect");
@@ -376,6 +380,150 @@ async fn stores_what_a_dead_worker_left_pending() {
     .await;
     let _ = stop.send(());
     task.await.expect("the worker stops");
+}
+
+/// Redis full (at its `maxmemory`, with `noeviction`, as the stacks run it) refuses every
+/// command that may grow it, and every command inside MULTI: the worker still acknowledges and
+/// dead-letters, so the stream drains by itself, every answer is stored once, and Redis takes
+/// new answers again.
+#[tokio::test]
+async fn drains_a_full_redis_by_itself() {
+    let servers =
+        Servers::start_with(TempRedis::start_with(&["--maxmemory-policy", "noeviction"])).await;
+    let mut redis = servers.connection().await;
+    step_05_queue::queue::ensure_group(&mut redis)
+        .await
+        .expect("the group");
+    xadd(&mut redis, STREAM, &[("junk", "not an answer".into())]).await;
+    // Room for a megabyte more than Redis holds now, then answers until it refuses one.
+    let memory: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut redis)
+        .await
+        .expect("INFO");
+    let used: u64 = memory
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("used_memory");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(used + 1_000_000)
+        .query_async(&mut redis)
+        .await
+        .expect("CONFIG SET");
+    let mut added = 0_i64;
+    loop {
+        let fields = answer(&format!("Full {added}"));
+        let refused: redis::RedisResult<String> = redis::cmd("XADD")
+            .arg(STREAM)
+            .arg("*")
+            .arg(&fields)
+            .query_async(&mut redis)
+            .await;
+        match refused {
+            Ok(_) => added += 1,
+            Err(err) if err.to_string().contains("OOM") => break,
+            Err(err) => panic!("XADD: {err}"),
+        }
+    }
+    assert!(added > 1_000, "Redis was full after {added} answers");
+
+    let (stop, task) = servers.worker("w1", WorkerArgs::default()).await;
+    eventually(Duration::from_secs(60), "every answer stored", || async {
+        servers.rows().await == added
+    })
+    .await;
+    eventually(Duration::from_secs(10), "the stream empty", || {
+        let mut redis = redis.clone();
+        async move { xlen(&mut redis, STREAM).await == 0 }
+    })
+    .await;
+    assert_eq!(
+        xlen(&mut redis, DEAD_LETTERS).await,
+        1,
+        "the entry that is not an answer, and it alone, is a dead letter"
+    );
+    xadd(&mut redis, STREAM, &answer("After the flood")).await;
+    eventually(Duration::from_secs(20), "the new answer stored", || async {
+        servers.rows().await == added + 1
+    })
+    .await;
+    let _ = stop.send(());
+    task.await.expect("the worker stops");
+}
+
+/// The names of the group's consumers.
+async fn consumers(redis: &mut ConnectionManager) -> Vec<String> {
+    let reply: redis::streams::StreamInfoConsumersReply = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(STREAM)
+        .arg(GROUP)
+        .query_async(redis)
+        .await
+        .expect("XINFO");
+    reply.consumers.into_iter().map(|c| c.name).collect()
+}
+
+/// Workers forget the consumer of a worker that is gone, never a live one: not even one that
+/// polled an empty stream for longer than the limit. Before Redis 7.2 (Debian's 7.0, here)
+/// XINFO's `idle` grows all that time; from 7.2 on it does not: the worker goes by a sign of
+/// life of its own, so it acts the same on both.
+#[tokio::test]
+async fn forgets_workers_that_are_gone_not_quiet_ones() {
+    let servers = Servers::start().await;
+    let mut redis = servers.connection().await;
+    let args = WorkerArgs {
+        forget_idle_ms: 1_500,
+        ..WorkerArgs::default()
+    };
+    // Both workers are consumers from the start (Redis makes one only once it has read).
+    step_05_queue::queue::ensure_group(&mut redis)
+        .await
+        .expect("the group");
+    for name in ["w1", "w2"] {
+        let _: i64 = redis::cmd("XGROUP")
+            .arg("CREATECONSUMER")
+            .arg(STREAM)
+            .arg(GROUP)
+            .arg(name)
+            .query_async(&mut redis)
+            .await
+            .expect("XGROUP CREATECONSUMER");
+    }
+    let (stop1, task1) = servers.worker("w1", args.clone()).await;
+    let (stop2, task2) = servers.worker("w2", args).await;
+    // Quiet for well over the limit: both poll, neither reads a thing.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut redis)
+        .await
+        .expect("INFO");
+    assert!(
+        !stats.contains("cmdstat_xgroup|delconsumer"),
+        "a live worker was forgotten:\n{stats}"
+    );
+    let mut both = consumers(&mut redis).await;
+    both.sort();
+    assert_eq!(both, ["w1", "w2"], "both workers are consumers");
+
+    // w2 stops: once its sign of life runs out, w1 forgets it, and still stores what comes.
+    let _ = stop2.send(());
+    task2.await.expect("w2 stops");
+    eventually(Duration::from_secs(20), "w2 forgotten", || {
+        let mut redis = redis.clone();
+        async move { consumers(&mut redis).await == ["w1"] }
+    })
+    .await;
+    xadd(&mut redis, STREAM, &answer("After w2")).await;
+    eventually(Duration::from_secs(20), "the answer stored", || async {
+        servers.rows().await == 1
+    })
+    .await;
+    let _ = stop1.send(());
+    task1.await.expect("w1 stops");
 }
 
 /// The answers page's query walks an index in its own order: no sort of the table, however

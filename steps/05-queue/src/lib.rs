@@ -9,11 +9,18 @@
 
 pub mod dead_letters;
 pub mod queue;
+pub mod scripts;
 pub mod status;
 pub mod store;
 pub mod worker;
 
-use std::process::ExitCode;
+use std::{
+    process::ExitCode,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use axum::{Router, routing::get};
 use sqlx::migrate::Migrator;
@@ -97,12 +104,13 @@ pub async fn run_dead_letters(queue: &QueueArgs, replay: bool) -> ExitCode {
 }
 
 /// How long the worker loop may go without progress before `/healthz` says it is stuck: the
-/// loop wakes at least every 2 s when the queue is empty, so this is a loop stuck on
-/// something (Postgres down for long, say).
+/// loop wakes at least every 2 s when the queue is empty, and while it waits for Postgres it
+/// keeps its claim fresh, which is progress too, so this is a loop stuck on something.
 const STUCK_AFTER_MS: u64 = 30_000;
 
 /// The `worker` subcommand: the worker loop, plus `/healthz` on PORT for Docker's healthcheck,
-/// healthy while the loop makes progress.
+/// healthy while the loop makes progress, and while it waits for Postgres and Redis at start:
+/// an outage is the queue's to ride out, and a restart would only wait again.
 pub async fn run_worker(
     settings: Settings,
     db: DbArgs,
@@ -110,28 +118,52 @@ pub async fn run_worker(
     args: WorkerArgs,
 ) -> ExitCode {
     survey::cli::init_logging(settings.log_format);
-    let opened = async {
-        let pool = connect(db.connect_options()?, db.patience()).await?;
-        let redis = queue.connect(db.patience()).await?;
-        Ok::<_, BoxError>(Worker::new(redis, pool, args))
+    let progress = Arc::new(AtomicU64::new(now_ms()));
+    let health = survey::serve::serve(settings.listen_addr(), health_routes(progress.clone()));
+    let work = async {
+        let opened = async {
+            let pool = connect_patiently(&db).await?;
+            let redis = queue.connect(db.patience()).await?;
+            Ok::<_, BoxError>(Worker::new(redis, pool, args).reporting_to(progress.clone()))
+        };
+        tokio::pin!(opened);
+        let shutdown = survey::serve::shutdown_signal();
+        tokio::pin!(shutdown);
+        let worker = loop {
+            tokio::select! {
+                opened = &mut opened => match opened {
+                    Ok(worker) => break worker,
+                    Err(err) => return survey::cli::fail("could not start the worker", &*err),
+                },
+                // Waiting is the work at hand.
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                    progress.store(now_ms(), Ordering::Relaxed);
+                }
+                // As the app: SIGTERM while still waiting stops it at once.
+                () = &mut shutdown => {
+                    tracing::info!("stopped before it was ready");
+                    return ExitCode::SUCCESS;
+                }
+            }
+        };
+        worker.run(shutdown).await;
+        ExitCode::SUCCESS
     };
-    // As the app: SIGTERM while still waiting for Postgres or Redis stops it at once.
-    let worker = tokio::select! {
-        opened = opened => match opened {
-            Ok(worker) => worker,
-            Err(err) => return survey::cli::fail("could not start the worker", &*err),
+    tokio::select! {
+        code = work => code,
+        served = health => match served {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => survey::cli::fail("the health endpoint failed", &err),
         },
-        () = survey::serve::shutdown_signal() => {
-            tracing::info!("stopped before it was ready");
-            return ExitCode::SUCCESS;
-        }
-    };
-    let progress = worker.progress();
-    let health = Router::new().route(
+    }
+}
+
+/// `/healthz`: 200 while the loop made progress in the last [`STUCK_AFTER_MS`], else 503.
+fn health_routes(progress: Arc<AtomicU64>) -> Router {
+    Router::new().route(
         "/healthz",
         get(move || async move {
-            let now = u64::try_from(queue::now_millis()).unwrap_or_default();
-            let idle = now.saturating_sub(progress.load(std::sync::atomic::Ordering::Relaxed));
+            let idle = now_ms().saturating_sub(progress.load(Ordering::Relaxed));
             if idle < STUCK_AFTER_MS {
                 (axum::http::StatusCode::OK, "ok\n".to_owned())
             } else {
@@ -142,13 +174,24 @@ pub async fn run_worker(
                 )
             }
         }),
-    );
-    let (served, ()) = tokio::join!(
-        survey::serve::serve(settings.listen_addr(), health),
-        worker.run(survey::serve::shutdown_signal()),
-    );
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => survey::cli::fail("the health endpoint failed", &err),
+    )
+}
+
+/// Postgres, waited for as long as it takes while it does not answer (each round of the
+/// step's patience logs that it gave up, then starts again); what no wait fixes, such as a
+/// wrong password, fails at once.
+async fn connect_patiently(db: &DbArgs) -> Result<sqlx::PgPool, BoxError> {
+    loop {
+        match connect(db.connect_options()?, db.patience()).await {
+            Ok(pool) => return Ok(pool),
+            Err(step_02_network::connect::ConnectError::GaveUp { .. }) => {
+                tracing::warn!("Postgres still does not answer: the worker waits on");
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(queue::now_millis()).unwrap_or_default()
 }

@@ -11,6 +11,10 @@ pub const STREAM: &str = "survey:answers";
 pub const GROUP: &str = "workers";
 /// Where entries go that could not be stored after several tries, for a person to look at.
 pub const DEAD_LETTERS: &str = "survey:dead-letters";
+/// Each worker's sign of life, this prefix and its name: a key it sets again and again, which
+/// expires when it stops. (What XINFO CONSUMERS calls `idle` cannot tell: before Redis 7.2 it
+/// grows while a live worker polls an empty stream.)
+pub const ALIVE_PREFIX: &str = "survey:worker-alive:";
 /// About how many dead letters are kept: a flood of bad entries must not fill Redis, which
 /// would then refuse good answers. The oldest go first; the worker warns well before.
 pub const DEAD_LETTERS_MAX: usize = 10_000;
@@ -66,20 +70,12 @@ impl QueueArgs {
     }
 }
 
-/// Creates the stream and the group, reading from the stream's start, unless they exist.
+/// Creates the stream and the group, reading from the stream's start, unless they exist
+/// (Redis full included: see [`crate::scripts`]).
 pub async fn ensure_group(connection: &mut ConnectionManager) -> redis::RedisResult<()> {
-    let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(STREAM)
-        .arg(GROUP)
-        .arg("0")
-        .arg("MKSTREAM")
-        .query_async(connection)
-        .await;
-    match created {
-        Err(err) if err.code() == Some("BUSYGROUP") => Ok(()),
-        other => other,
-    }
+    crate::scripts::run(connection, crate::scripts::ENSURE_GROUP, &[STREAM], GROUP)
+        .await
+        .map(drop)
 }
 
 /// Milliseconds since 1970, the time an answer was received.

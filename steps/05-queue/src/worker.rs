@@ -7,12 +7,19 @@
 //! - It acknowledges (XACK) exactly the entries it stored or dead-lettered, and only after the
 //!   insert committed. A worker killed before that leaves its entries pending; another worker
 //!   claims them (XAUTOCLAIM) once they have been idle for a while.
+//! - Acknowledging and dead-lettering are Redis scripts that run with Redis full (at its
+//!   `maxmemory`, which refuses whatever may grow it): what frees the room is never refused,
+//!   so a full queue drains by itself.
 //! - While Postgres is down it keeps retrying, and keeps its claim on the batch fresh, so no
 //!   other worker takes it over and no delivery is counted against it: an outage never makes a
-//!   valid answer a dead letter.
+//!   valid answer a dead letter. Waiting so is work: its health check stays healthy, and a
+//!   worker that starts while Postgres is down waits for it rather than exits.
 //! - An entry that was delivered too often, that is not a survey answer, or that Postgres
 //!   refuses, goes whole (every field, and the reason) to a dead-letter stream instead of
 //!   blocking the queue; `dead-letters --replay` puts it back.
+//! - It forgets the consumer a gone worker left in the group only if that one holds nothing
+//!   and its sign of life (a key each worker sets again and again) has expired, checked and
+//!   done in one step on the server: a live worker is never forgotten, on any Redis 7.
 //! - If Redis lost its data, the consumer group is made again, reading from the stream's start.
 //! - On SIGTERM it finishes the batch in hand, then exits.
 // ANCHOR_END: contract
@@ -34,7 +41,12 @@ use redis::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::queue::{DEAD_LETTERS, DEAD_LETTERS_MAX, GROUP, STREAM, ensure_group, now_millis, text};
+use crate::{
+    queue::{
+        ALIVE_PREFIX, DEAD_LETTERS, DEAD_LETTERS_MAX, GROUP, STREAM, ensure_group, now_millis, text,
+    },
+    scripts,
+};
 
 /// How a worker reads.
 #[derive(Debug, Clone, clap::Args)]
@@ -52,8 +64,8 @@ pub struct WorkerArgs {
     /// Deliveries after which an entry goes to the dead letters.
     #[arg(long, env = "WORKER_MAX_DELIVERIES", default_value_t = 5)]
     pub max_deliveries: usize,
-    /// Forget other consumers of the group that hold nothing and were idle this long
-    /// (milliseconds): what is left of workers whose containers are gone.
+    /// Forget other consumers of the group that hold nothing and gave no sign of life this
+    /// long (milliseconds): what is left of workers whose containers are gone.
     #[arg(long, env = "WORKER_FORGET_IDLE_MS", default_value_t = 3_600_000)]
     pub forget_idle_ms: u64,
 }
@@ -91,6 +103,8 @@ pub struct Worker {
     claim_cursor: String,
     /// When the loop last made progress (ms since the epoch), for the health check.
     progress: Arc<AtomicU64>,
+    /// When this worker last set its sign of life (ms since the epoch).
+    last_alive_ms: u64,
 }
 
 impl std::fmt::Debug for Worker {
@@ -111,6 +125,7 @@ impl Worker {
             args,
             claim_cursor: "0-0".into(),
             progress: Arc::new(AtomicU64::new(now_ms())),
+            last_alive_ms: 0,
         }
     }
 
@@ -118,6 +133,14 @@ impl Worker {
     /// with the clock, so a worker stuck for any reason is reported unhealthy.
     pub fn progress(&self) -> Arc<AtomicU64> {
         self.progress.clone()
+    }
+
+    /// Makes the worker record its progress in `progress` (the health check's, made before
+    /// the worker was).
+    pub fn reporting_to(mut self, progress: Arc<AtomicU64>) -> Self {
+        progress.store(now_ms(), Ordering::Relaxed);
+        self.progress = progress;
+        self
     }
 
     fn made_progress(&self) {
@@ -128,6 +151,7 @@ impl Worker {
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         tracing::info!(worker = %self.name, "reading {STREAM} in group {GROUP}");
         tokio::pin!(shutdown);
+        self.show_alive().await;
         if let Err(err) = self.forget_idle_consumers().await {
             tracing::warn!(error = %err, "could not clean up idle consumers");
         }
@@ -158,6 +182,7 @@ impl Worker {
                 }
             };
             self.made_progress();
+            self.show_alive().await;
             if batch.is_empty() {
                 continue;
             }
@@ -365,9 +390,12 @@ impl Worker {
         }
     }
 
+    /// Keeps the claim on `ids`; done, that is progress: waiting for Postgres with a batch
+    /// held is the worker's work, and its health says so.
     async fn keep_claim_or_warn(&mut self, ids: &[String]) {
-        if let Err(err) = self.keep_claim(ids).await {
-            tracing::warn!(error = %err, "could not keep the claim on the batch");
+        match self.keep_claim(ids).await {
+            Ok(()) => self.made_progress(),
+            Err(err) => tracing::warn!(error = %err, "could not keep the claim on the batch"),
         }
     }
 
@@ -387,8 +415,32 @@ impl Worker {
             .await
     }
 
-    /// Removes other consumers that hold no entries and have been idle long: workers whose
-    /// containers are gone. One that still holds entries is kept: removing it would drop them.
+    /// Sets this worker's sign of life again (a key that expires after `forget_idle_ms`)
+    /// once a quarter of that time has passed since it last did. A failure (Redis full
+    /// refuses a SET) is only logged, and tried again a quarter later: at worst another worker
+    /// forgets this one while it holds nothing, and its next read makes it again.
+    async fn show_alive(&mut self) {
+        let now = now_ms();
+        let lasts = self.args.forget_idle_ms.max(1);
+        if now.saturating_sub(self.last_alive_ms) < lasts / 4 {
+            return;
+        }
+        let set = redis::cmd("SET")
+            .arg(format!("{ALIVE_PREFIX}{}", self.name))
+            .arg(now)
+            .arg("PX")
+            .arg(lasts)
+            .exec_async(&mut self.redis)
+            .await;
+        self.last_alive_ms = now;
+        if let Err(err) = set {
+            tracing::warn!(error = %err, "could not show this worker alive");
+        }
+    }
+
+    /// Removes other consumers that hold no entries and have shown no sign of life for long:
+    /// workers whose containers are gone. One that still holds entries is kept: removing it
+    /// would drop them.
     async fn forget_idle_consumers(&mut self) -> redis::RedisResult<()> {
         let reply: redis::streams::StreamInfoConsumersReply = redis::cmd("XINFO")
             .arg("CONSUMERS")
@@ -398,42 +450,41 @@ impl Worker {
             .await?;
         for consumer in reply.consumers {
             let idle = u64::try_from(consumer.idle).unwrap_or(u64::MAX);
-            if consumer.name != self.name
-                && consumer.pending == 0
-                && idle >= self.args.forget_idle_ms
+            if consumer.name == self.name
+                || consumer.pending != 0
+                || idle < self.args.forget_idle_ms
             {
-                tracing::info!(consumer = %consumer.name, "forgetting an idle consumer");
-                redis::cmd("XGROUP")
-                    .arg("DELCONSUMER")
-                    .arg(STREAM)
-                    .arg(GROUP)
-                    .arg(&consumer.name)
-                    .exec_async(&mut self.redis)
-                    .await?;
+                continue;
+            }
+            let alive = format!("{ALIVE_PREFIX}{}", consumer.name);
+            let forgotten = scripts::run(
+                &mut self.redis,
+                scripts::FORGET_IF_GONE,
+                &[STREAM, &alive],
+                (GROUP, &consumer.name),
+            )
+            .await?;
+            if forgotten == 1 {
+                tracing::info!(consumer = %consumer.name, "forgot a consumer that is gone");
             }
         }
         Ok(())
     }
 
-    /// XACK, then XDEL: the stream holds only answers not yet stored, so its length is the
-    /// queue's length.
+    /// XACK, then XDEL, in one step that works with Redis full: the stream holds only
+    /// answers not yet stored, so its length is the queue's length.
     async fn acknowledge(&mut self, ids: &[String]) -> redis::RedisResult<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        redis::pipe()
-            .atomic()
-            .cmd("XACK")
-            .arg(STREAM)
-            .arg(GROUP)
-            .arg(ids)
-            .ignore()
-            .cmd("XDEL")
-            .arg(STREAM)
-            .arg(ids)
-            .ignore()
-            .query_async(&mut self.redis)
-            .await
+        scripts::run(
+            &mut self.redis,
+            scripts::ACKNOWLEDGE,
+            &[STREAM],
+            (GROUP, ids),
+        )
+        .await
+        .map(drop)
     }
 
     /// Moves `entry` to the dead letters; if that fails, leaves it pending, to be delivered
@@ -455,29 +506,14 @@ impl Worker {
             .collect();
         fields.push(("stream_id".into(), entry.id.clone()));
         fields.push(("reason".into(), reason.into()));
-        let (length,): (usize,) = redis::pipe()
-            .atomic()
-            .cmd("XADD")
-            .arg(DEAD_LETTERS)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(DEAD_LETTERS_MAX)
-            .arg("*")
-            .arg(&fields)
-            .ignore()
-            .cmd("XLEN")
-            .arg(DEAD_LETTERS)
-            .cmd("XACK")
-            .arg(STREAM)
-            .arg(GROUP)
-            .arg(&entry.id)
-            .ignore()
-            .cmd("XDEL")
-            .arg(STREAM)
-            .arg(&entry.id)
-            .ignore()
-            .query_async(&mut self.redis)
-            .await?;
+        let length = scripts::run(
+            &mut self.redis,
+            scripts::DEAD_LETTER,
+            &[STREAM, DEAD_LETTERS],
+            (GROUP, &entry.id, &fields),
+        )
+        .await?;
+        let length = usize::try_from(length).unwrap_or_default();
         if length >= DEAD_LETTERS_MAX * 9 / 10 {
             tracing::warn!(
                 length,
