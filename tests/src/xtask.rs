@@ -355,6 +355,52 @@ impl Launched {
         );
     }
 
+    /// A form's key stands for one answer: sent again with another answer, the first stays
+    /// the one stored and the second is not dropped in silence. Without a queue the visitor
+    /// is told so at once (409, with the answer kept); with one, the visitor was thanked on
+    /// receipt, and the worker makes the second a dead letter, kept whole, saying why.
+    pub async fn assert_reused_key_not_dropped(&self) {
+        let remote = crate::http::Remote::new(self.base());
+        let key = remote.form_key().await;
+        let (status, page) = remote
+            .post_keyed(
+                &[("name", "Keyed"), ("coat", "tabby"), ("donut", "jelly")],
+                &key,
+            )
+            .await;
+        assert_eq!(status.as_u16(), 303, "the first answer is thanked:\n{page}");
+        let (status, page) = remote
+            .post_keyed(
+                &[
+                    ("name", "Rekeyed"),
+                    ("coat", "calico"),
+                    ("donut", "cruller"),
+                ],
+                &key,
+            )
+            .await;
+        if self.queued() {
+            assert_eq!(status.as_u16(), 303, "queued on receipt:\n{page}");
+            crate::http::wait_until_drained(&self.base(), std::time::Duration::from_secs(60)).await;
+            let letters = self.run_ok(&["dead-letters"]);
+            assert!(
+                letters.contains("Rekeyed")
+                    && letters.contains(
+                        "sent before with another answer, the one stored: Keyed (tabby, jelly)"
+                    ),
+                "the second answer is a dead letter, saying why:\n{letters}"
+            );
+        } else {
+            assert_eq!(status.as_u16(), 409, "not thanked:\n{page}");
+            assert!(page.contains("Keyed (tabby, jelly)"), "{page}");
+        }
+        let rows = self.psql("select name from cats where name in ('Keyed', 'Rekeyed')");
+        assert!(
+            rows.contains("Keyed") && !rows.contains("Rekeyed"),
+            "the first answer is the one stored:\n{rows}"
+        );
+    }
+
     /// `down`, then `up` again, as a learner does at night and the next morning: every answer
     /// stored before is there again, and a new one is stored. Returns what `down` printed.
     pub async fn assert_down_up_keeps_answers(&self) -> String {

@@ -122,6 +122,60 @@ async fn a_form_sent_twice_is_kept_once() {
     assert_eq!(stored(&store).await, 3);
 }
 
+/// Mochi's answer, sent with `key`.
+async fn post_mochi(app: &Router, key: &str) -> http::Reply {
+    let mochi = [
+        ("name", "Mochi"),
+        ("coat", "calico"),
+        ("donut", "cruller"),
+        ("key", key),
+    ];
+    http::post_form(app, &mochi).await
+}
+
+/// A form's key stands for one answer. The form page is never cached (the Back button or a
+/// shared cache would hand its key on); a second, different answer sent with a key already
+/// kept is not thanked: the visitor is told which answer is kept (409) and gets the new one
+/// back on a fresh form, which then stores it as an answer of its own.
+#[tokio::test]
+async fn a_key_kept_with_another_answer_is_not_thanked() {
+    let (app, store) = fresh();
+    let form = http::get(&app, "/").await;
+    assert_eq!(
+        form.headers
+            .get(axum::http::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store"),
+        "the form page is never stored by a browser or a cache"
+    );
+    let key = form.form_key();
+    let pika = http::post_form(&app, &http::pika_with_key(&key)).await;
+    assert_eq!(pika.status, StatusCode::SEE_OTHER);
+    let refused = post_mochi(&app, &key).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body.contains("sent before, with another answer")
+            && refused.body.contains("Pika (tortie, strawberry)")
+            && refused.body.contains(r#"value="Mochi""#),
+        "the page says which answer is kept and offers the new one:\n{}",
+        refused.body
+    );
+    let fresh_key = refused.form_key();
+    assert_ne!(fresh_key, key, "the new answer comes on a fresh form");
+    assert_eq!(
+        stored(&store).await,
+        1,
+        "Mochi is not kept under Pika's key"
+    );
+    let kept = post_mochi(&app, &fresh_key).await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        stored(&store).await,
+        2,
+        "sent on its fresh form, Mochi is kept"
+    );
+}
+
 /// Every bad request gets its status and a readable page, and nothing is stored.
 #[tokio::test]
 async fn bad_input_is_refused_and_stores_nothing() {

@@ -20,6 +20,7 @@ async fn form_lands_in_postgres() {
     insta::assert_snapshot!("table", ids_hidden(&launched.psql("select * from cats")));
     launched.assert_wide_answer_kept().await;
     launched.assert_resend_kept_once().await;
+    launched.assert_reused_key_not_dropped().await;
     let logs = launched.run_ok(&["logs"]);
     assert!(
         logs.contains("connected to Postgres at db:5432/survey"),

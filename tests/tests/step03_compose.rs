@@ -26,6 +26,7 @@ async fn compose_stack_without_a_volume() {
     insta::assert_snapshot!("table", ids_hidden(&launched.psql("select * from cats")));
     launched.assert_wide_answer_kept().await;
     launched.assert_resend_kept_once().await;
+    launched.assert_reused_key_not_dropped().await;
     // A script on psql's input runs as typed: `cargo xtask step 3 psql < file.sql`.
     let said = launched.psql_script("SELECT count(*) || ' rows, read from a script' FROM cats;\n");
     assert!(said.contains("rows, read from a script"), "{said}");

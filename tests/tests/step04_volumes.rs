@@ -55,8 +55,61 @@ async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
         "after_restore",
         ids_hidden(&launched.psql("select * from cats"))
     );
+    assert_backups_are_all_or_nothing(&launched, backup_dir.path(), backup);
     launched.assert_wide_answer_kept().await;
     launched.assert_resend_kept_once().await;
+    launched.assert_reused_key_not_dropped().await;
+}
+
+/// A restore that fails half-way changes nothing (one transaction); a backup of another
+/// step's schema is refused before anything changes, saying why; a backup that cannot be
+/// written leaves the last one whole.
+fn assert_backups_are_all_or_nothing(launched: &Launched, dir: &std::path::Path, backup: &str) {
+    let table = launched.psql("select * from cats");
+    let dump = std::fs::read_to_string(backup).expect("the backup");
+    let refused = |name: &str, text: &str, why: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("a file");
+        let output = launched.run(&["restore", "--file", path.to_str().expect("UTF-8")]);
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && said.contains(why),
+            "{name}: {said}"
+        );
+        assert_eq!(
+            launched.psql("select * from cats"),
+            table,
+            "{name} changed the table"
+        );
+    };
+    // Its first row of answers damaged: the old table is dropped, the new one made, then
+    // the load fails.
+    let rows = dump
+        .find("COPY public.cats ")
+        .expect("the answers in the dump");
+    let first_row = rows + dump[rows..].find('\n').expect("a line") + 1;
+    let broken = format!("{}not a row\n{}", &dump[..first_row], &dump[first_row..]);
+    refused("broken.sql", &broken, "changed nothing");
+    let migrations = dump
+        .find("COPY public._sqlx_migrations ")
+        .expect("the migrations in the dump");
+    let rows = migrations + dump[migrations..].find('\n').expect("a line") + 1;
+    let later = format!(
+        "{}99990101000000\tfrom a later step\n{}",
+        &dump[..rows],
+        &dump[rows..]
+    );
+    refused("later.sql", &later, "a backup of a later step's database");
+
+    // The disk fills up, as it were: the new backup cannot be written, and the last one stays.
+    std::fs::create_dir(format!("{backup}.partial")).expect("a folder in the way");
+    let failed = launched.run(&["backup", "--file", backup]);
+    assert!(!failed.status.success(), "the backup cannot be written");
+    assert_eq!(
+        std::fs::read_to_string(backup).expect("the backup"),
+        dump,
+        "the last backup is whole"
+    );
 }
 
 /// `diff` shows the lesson: the volume in the Compose file, not the generated Dockerfile.

@@ -130,6 +130,51 @@ async fn three_workers_share_the_work() {
             .contains("     0\n"),
         "nothing stored"
     );
+    // Filled for real: with the workers held back, answers until Redis is full (a small
+    // Redis here, so that it fills quickly) and the app refuses one. Given a worker again,
+    // the queue drains by itself, no command typed: every thanked answer is stored once, and
+    // the app takes answers again.
+    launched.run_ok(&["scale", "0"]);
+    let (ok, memory) = launched.docker(&["exec", &redis, "redis-cli", "info", "memory"]);
+    assert!(ok, "{memory}");
+    let used: u64 = memory
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("used_memory in: {memory}"));
+    set_maxmemory(&(used + 200_000).to_string());
+    let mut flood = Vec::new();
+    loop {
+        let name = format!("Flood {}", flood.len());
+        let status = remote.post_answer(&name, "tabby", "jelly").await;
+        if status.as_u16() == 503 {
+            break;
+        }
+        assert_eq!(
+            status.as_u16(),
+            303,
+            "{name} is thanked, or refused with a 503"
+        );
+        flood.push(name);
+        assert!(flood.len() < 50_000, "Redis never filled up");
+    }
+    launched.run_ok(&["scale", "1"]);
+    let tally = tests::load::tally(&launched, "^Flood ", &flood).await;
+    assert_eq!(
+        tally.stored,
+        flood.len(),
+        "every thanked answer is stored once"
+    );
+    assert_eq!(
+        remote
+            .post_answer("After the flood", "tabby", "jelly")
+            .await
+            .as_u16(),
+        303,
+        "the app takes answers again"
+    );
+    set_maxmemory("64mb");
+
     let scale = launched.run_ok_commands(&["scale", "5"]);
     tests::xtask::snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!("scale_commands", scale));
@@ -139,7 +184,10 @@ async fn three_workers_share_the_work() {
     let more = post_many(&launched.base(), "Later cat", 20).await;
     assert_eq!(more, 20);
     let status = tests::http::wait_until_drained(&launched.base(), Duration::from_secs(90)).await;
-    // 300 cats, the wide answer, Echo (sent twice, stored once) and 20 later cats.
-    assert_eq!(status["rows_stored"], 322, "{status}");
+    // 300 cats, the wide answer, Echo (sent twice, stored once), the flood, the one after it
+    // and 20 later cats.
+    let flooded = i64::try_from(flood.len()).expect("a count");
+    assert_eq!(status["rows_stored"], 323 + flooded, "{status}");
     launched.assert_down_up_keeps_answers().await;
+    launched.assert_reused_key_not_dropped().await;
 }

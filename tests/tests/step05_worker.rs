@@ -59,11 +59,7 @@ impl Servers {
             ..args
         };
         let worker = Worker::new(self.connection().await, self.pool.clone(), args);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(worker.run(async {
-            let _ = stopped.await;
-        }));
-        (stop, task)
+        run(worker)
     }
 
     async fn rows(&self) -> i64 {
@@ -72,6 +68,15 @@ impl Servers {
             .await
             .expect("count")
     }
+}
+
+/// Runs `worker` in a task of its own; sending on the returned channel stops it.
+fn run(worker: Worker) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    (stop, task)
 }
 
 /// Appends an entry with these fields, as the app does (or worse, for the bad ones).
@@ -450,6 +455,114 @@ async fn drains_a_full_redis_by_itself() {
         servers.rows().await == added + 1
     })
     .await;
+    let _ = stop.send(());
+    task.await.expect("the worker stops");
+}
+
+/// A form's key sent again: with the same answer it is stored once and acknowledged; with
+/// another answer (in the same batch or a later one), the first stays the row and the other
+/// becomes a dead letter, whole, saying which answer is stored.
+#[tokio::test]
+async fn a_key_sent_again_with_another_answer_is_a_dead_letter() {
+    let servers = Servers::start().await;
+    let mut redis = servers.connection().await;
+    let key = uuid::Uuid::now_v7().to_string();
+    let with_key = |name: &str| {
+        let mut fields = answer(name);
+        fields[0].1.clone_from(&key);
+        fields
+    };
+    for name in ["Keyed", "Keyed", "Rekeyed"] {
+        xadd(&mut redis, STREAM, &with_key(name)).await;
+    }
+    let (stop, task) = servers.worker("w1", WorkerArgs::default()).await;
+    eventually(Duration::from_secs(20), "the stream empty", || {
+        let mut redis = redis.clone();
+        async move { xlen(&mut redis, STREAM).await == 0 }
+    })
+    .await;
+    // A later batch, too.
+    xadd(&mut redis, STREAM, &with_key("Later")).await;
+    eventually(Duration::from_secs(20), "two dead letters", || {
+        let mut redis = redis.clone();
+        async move { xlen(&mut redis, DEAD_LETTERS).await == 2 }
+    })
+    .await;
+    let _ = stop.send(());
+    task.await.expect("the worker stops");
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM cats")
+        .fetch_all(&servers.pool)
+        .await
+        .expect("names");
+    assert_eq!(names, ["Keyed"], "the first answer is the one row");
+    let listed = step_05_queue::dead_letters::run(&mut redis, false)
+        .await
+        .expect("list");
+    for name in ["Rekeyed", "Later"] {
+        assert!(
+            listed.lines().any(|line| line.contains(name)
+                && line.contains(
+                    "sent before with another answer, the one stored: Keyed (tabby, jelly)"
+                )),
+            "{name} is a dead letter, saying why:\n{listed}"
+        );
+    }
+}
+
+/// Dead letters are never dropped: at their cap the worker takes no new answers (they wait
+/// in the stream) and says so, and once a person has removed some, it goes on.
+#[tokio::test]
+async fn at_the_dead_letters_cap_new_answers_wait() {
+    let servers = Servers::start().await;
+    let mut redis = servers.connection().await;
+    let max = step_05_queue::queue::DEAD_LETTERS_MAX;
+    for chunk in (0..max).collect::<Vec<_>>().chunks(1_000) {
+        let mut pipe = redis::pipe();
+        for n in chunk {
+            pipe.cmd("XADD")
+                .arg(DEAD_LETTERS)
+                .arg("*")
+                .arg("junk")
+                .arg(n)
+                .ignore();
+        }
+        let () = pipe.query_async(&mut redis).await.expect("XADD");
+    }
+    for name in ["Wait 1", "Wait 2"] {
+        xadd(&mut redis, STREAM, &answer(name)).await;
+    }
+    let worker = Worker::new(
+        servers.connection().await,
+        servers.pool.clone(),
+        WorkerArgs {
+            worker_name: Some("w1".into()),
+            ..WorkerArgs::default()
+        },
+    );
+    let held_back = worker.held_back();
+    let (stop, task) = run(worker);
+    eventually(Duration::from_secs(10), "the worker held back", || async {
+        held_back.load(std::sync::atomic::Ordering::Relaxed)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(servers.rows().await, 0, "no new answer taken at the cap");
+    assert_eq!(xlen(&mut redis, DEAD_LETTERS).await, max, "none dropped");
+    // A person looks at them, and removes some.
+    let _: i64 = redis::cmd("XTRIM")
+        .arg(DEAD_LETTERS)
+        .arg("MAXLEN")
+        .arg(max - 10)
+        .query_async(&mut redis)
+        .await
+        .expect("XTRIM");
+    eventually(
+        Duration::from_secs(20),
+        "the waiting answers stored",
+        || async { servers.rows().await == 2 },
+    )
+    .await;
+    assert!(!held_back.load(std::sync::atomic::Ordering::Relaxed));
     let _ = stop.send(());
     task.await.expect("the worker stops");
 }

@@ -1,8 +1,8 @@
 //! Step 06: the queue stack on a one-node swarm, behind HAProxy. One test, since a stack
 //! takes a while to deploy: it looks at what runs, sends forms through the proxy, checks that
 //! no password shows in `docker inspect`, then, under continuous load, rolls out a new
-//! version, rolls out a broken one (which Swarm rolls back), and kills an app and a worker
-//! task. Every request is counted and every thanked answer looked up in Postgres. Then a
+//! version, rolls out a broken one (which Swarm rolls back), takes Postgres away for three
+//! minutes, and kills an app and a worker task. Every request is counted and every thanked answer looked up in Postgres. Then a
 //! plain `down` and `up` again: every answer is still there.
 
 use std::time::{Duration, Instant};
@@ -109,6 +109,7 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
         // Through the proxy: a form sent twice is one row, and the page says who answered.
         launched.assert_wide_answer_kept().await;
         launched.assert_resend_kept_once().await;
+        launched.assert_reused_key_not_dropped().await;
         let page = tests::http::Remote::new(launched.base())
             .get_text("/")
             .await;
@@ -239,6 +240,33 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
         );
         let failed_in_updates = load.failed();
 
+        // Postgres away for three minutes, with five workers: the proxy asks the apps'
+        // `/readyz`, which needs Redis alone, so every answer is still taken and thanked; the
+        // workers wait with their batches, healthy, so Swarm kills none; once Postgres is
+        // back every answer is stored once, and none became a dead letter.
+        load.phase("outage");
+        launched.run_ok(&["scale", "5"]);
+        let dead_letters = || async {
+            let status =
+                tests::http::wait_until_drained(&launched.base(), Duration::from_secs(180)).await;
+            status["dead_letters"]
+                .as_u64()
+                .expect("a count of dead letters")
+        };
+        let dead_before = dead_letters().await;
+        let db = format!("{project}_db");
+        docker(&["service", "scale", "--detach", &format!("{db}=0")]);
+        tokio::time::sleep(Duration::from_secs(180)).await;
+        docker(&["service", "scale", "--detach", &format!("{db}=1")]);
+        wait_replicas(&project, "db", 1);
+        let failed_in_outage: Vec<_> = load
+            .failed()
+            .into_iter()
+            .filter(|(name, _, _)| name.starts_with("outage-"))
+            .collect();
+        launched.run_ok(&["scale", "3"]);
+        wait_replicas(&project, "worker", 3);
+
         load.phase("kill");
         for service in ["app", "worker"] {
             let task = &tasks(&project, service)[0];
@@ -250,7 +278,12 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
         let failed = ledger.failed.len();
         // A visitor whose request failed when a task was killed sends the form again.
         let thanked = send_failed_again(&launched.base(), ledger).await;
-        let tally = tally(&launched, "^(update|broken|kill)-", &thanked).await;
+        let tally = tally(&launched, "^(update|broken|outage|kill)-", &thanked).await;
+        assert_eq!(
+            dead_letters().await,
+            dead_before,
+            "no answer became a dead letter while Postgres was away"
+        );
         eprintln!(
             "thanked {}, failed during updates {}, failed during kills {}, stored {}",
             thanked.len(),
@@ -274,6 +307,10 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
         assert!(
             failed_in_updates.is_empty(),
             "failed during updates: {failed_in_updates:?}"
+        );
+        assert!(
+            failed_in_outage.is_empty(),
+            "failed while Postgres was away: {failed_in_outage:?}"
         );
         insta::assert_snapshot!("under_load", summary);
 

@@ -380,9 +380,16 @@ fn backup(on: &On<'_>, file: &str) -> anyhow::Result<()> {
         .quiet()
         .read()
         .context("dumping the database (is the step up?)")?;
-    on.sh
-        .write_file(file, dump + "\n")
-        .with_context(|| format!("writing {file}"))?;
+    // Written beside it, then renamed over it: a backup that fails half-way (a full disk)
+    // leaves the last one whole.
+    let path = on.sh.current_dir().join(file);
+    let partial = on.sh.current_dir().join(format!("{file}.partial"));
+    std::fs::write(&partial, dump + "\n")
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .with_context(|| {
+            let _ = std::fs::remove_file(&partial);
+            format!("writing {file} (the last backup there, if any, is as it was)")
+        })?;
     println!(
         "Backed up to {file}. Restore it with `cargo xtask step {} restore --file {file}`.",
         on.step.number
@@ -397,6 +404,21 @@ fn restore(on: &On<'_>, file: &str) -> anyhow::Result<()> {
         .sh
         .read_file(file)
         .with_context(|| format!("reading the backup {file}"))?;
+    let (ours, theirs) = (schema_version(on)?, dumped_schema_version(&dump));
+    if let Some(theirs) = theirs.filter(|theirs| *theirs != ours) {
+        let which = if theirs < ours {
+            "an earlier"
+        } else {
+            "a later"
+        };
+        bail!(
+            "{file} is a backup of {which} step's database (its schema is at migration {theirs}, \
+             step {}'s at {ours}): restore it into the step it came from, where it fits; \
+             nothing was changed",
+            on.step.number
+        );
+    }
+    // One transaction: a restore that fails half-way leaves the database as it was.
     let load = on.exec("db", true, false)?.args([
         "psql",
         "-U",
@@ -404,6 +426,7 @@ fn restore(on: &On<'_>, file: &str) -> anyhow::Result<()> {
         "-d",
         "survey",
         "--quiet",
+        "--single-transaction",
         "-v",
         "ON_ERROR_STOP=1",
     ]);
@@ -412,7 +435,33 @@ fn restore(on: &On<'_>, file: &str) -> anyhow::Result<()> {
         .quiet()
         .ignore_stdout()
         .run()
-        .context("restoring the backup (is the step up?)")?;
+        .context("restoring the backup failed, and changed nothing (is the step up?)")?;
     println!("Restored {file}.");
     Ok(())
+}
+
+/// The last migration the running database has applied.
+fn schema_version(on: &On<'_>) -> anyhow::Result<i64> {
+    let query = "SELECT coalesce(max(version), 0) FROM _sqlx_migrations";
+    let version = on
+        .exec("db", false, false)?
+        .args(["psql", "-U", "survey", "-d", "survey", "-tAc", query])
+        .quiet()
+        .read()
+        .context("reading the database's schema version (is the step up?)")?;
+    version
+        .trim()
+        .parse()
+        .with_context(|| format!("a schema version, not {version:?}"))
+}
+
+/// The last migration in a dump `backup` made: the first column of its
+/// `_sqlx_migrations` rows. None for a dump without them (made otherwise).
+fn dumped_schema_version(dump: &str) -> Option<i64> {
+    let mut lines = dump.lines();
+    lines.find(|line| line.starts_with("COPY public._sqlx_migrations "))?;
+    lines
+        .take_while(|line| *line != "\\.")
+        .filter_map(|line| line.split('\t').next()?.parse().ok())
+        .max()
 }

@@ -4,40 +4,42 @@
 //! database: replace the container and every answer is gone.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     sync::{Arc, PoisonError, RwLock},
 };
 
 use survey::{
-    Answer, AnswerPage, FormKey, Receipt, Store, StoreError,
+    Answer, AnswerPage, FormKey, Kept, Receipt, Store, StoreError,
     store::{PAGE_SIZE, page_offset},
 };
 
 /// Answers in a `Vec`, oldest first, shared by every request.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    kept: Arc<RwLock<Kept>>,
+    kept: Arc<RwLock<Held>>,
 }
 
 #[derive(Debug, Default)]
-struct Kept {
+struct Held {
     answers: Vec<Answer>,
-    /// The key of every answer kept, so a form sent twice is kept once.
-    keys: HashSet<FormKey>,
+    /// The key of every answer kept, and where it is, so a form sent twice is kept once.
+    keys: HashMap<FormKey, usize>,
 }
 
 impl Store for MemoryStore {
     const RECEIPT: Receipt = Receipt::InMemory;
 
-    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<(), StoreError> {
+    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<Kept, StoreError> {
         // A panic while holding the lock cannot leave a half-written answer (the key goes in
         // last), so a poisoned lock is still safe to use.
         let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
-        if !kept.keys.contains(&key) {
-            kept.answers.push(answer.clone());
-            kept.keys.insert(key);
+        if let Some(&at) = kept.keys.get(&key) {
+            return Ok(Kept::of(kept.answers[at].clone(), answer));
         }
-        Ok(())
+        kept.answers.push(answer.clone());
+        let at = kept.answers.len() - 1;
+        kept.keys.insert(key, at);
+        Ok(Kept::Yes)
     }
 
     async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {

@@ -2,7 +2,7 @@
 
 use sqlx::PgPool;
 use survey::{
-    Answer, AnswerPage, FormKey, Receipt, Store, StoreError,
+    Answer, AnswerPage, FormKey, Kept, Receipt, Store, StoreError,
     store::{PAGE_SIZE, page_offset},
 };
 
@@ -53,21 +53,34 @@ impl PgStore {
 impl Store for PgStore {
     const RECEIPT: Receipt = Receipt::Stored;
 
-    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<(), StoreError> {
-        // One statement is one transaction: when `execute` returns, the row is committed.
-        // A row with this key already there means this form was sent before: nothing to do.
-        sqlx::query(
+    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<Kept, StoreError> {
+        // One statement is one transaction: when it returns, the row is committed. A row with
+        // this key already there means this form was sent before: nothing is inserted, and
+        // the row there says whether it was with this answer.
+        let inserted = sqlx::query(
             "INSERT INTO cats (id, name, coat, donut) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .bind(key)
         .bind(answer.name())
         .bind(answer.coat())
         .bind(answer.donut())
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(insert_error)?;
-        Ok(())
+        if inserted.is_some() {
+            return Ok(Kept::Yes);
+        }
+        // A statement of its own, so that it sees a row another request committed meanwhile.
+        let (name, coat, donut): (String, String, String) =
+            sqlx::query_as("SELECT name, coat, donut FROM cats WHERE id = $1")
+                .bind(key)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|err| {
+                    StoreError::new("reading the answer kept under a form's key", err)
+                })?;
+        Ok(Kept::of(Answer::from_stored(name, coat, donut), answer))
     }
 
     async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {

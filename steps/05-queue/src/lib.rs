@@ -18,7 +18,7 @@ use std::{
     process::ExitCode,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
@@ -119,12 +119,16 @@ pub async fn run_worker(
 ) -> ExitCode {
     survey::cli::init_logging(settings.log_format);
     let progress = Arc::new(AtomicU64::new(now_ms()));
-    let health = survey::serve::serve(settings.listen_addr(), health_routes(progress.clone()));
+    let held_back = Arc::new(AtomicBool::new(false));
+    let routes = health_routes(progress.clone(), held_back.clone());
+    let health = survey::serve::serve(settings.listen_addr(), routes);
     let work = async {
         let opened = async {
             let pool = connect_patiently(&db).await?;
             let redis = queue.connect(db.patience()).await?;
-            Ok::<_, BoxError>(Worker::new(redis, pool, args).reporting_to(progress.clone()))
+            let worker =
+                Worker::new(redis, pool, args).reporting_to(progress.clone(), held_back.clone());
+            Ok::<_, BoxError>(worker)
         };
         tokio::pin!(opened);
         let shutdown = survey::serve::shutdown_signal();
@@ -159,12 +163,17 @@ pub async fn run_worker(
 }
 
 /// `/healthz`: 200 while the loop made progress in the last [`STUCK_AFTER_MS`], else 503.
-fn health_routes(progress: Arc<AtomicU64>) -> Router {
+/// Held back by the dead letters' cap, it is healthy (a restart would change nothing) and
+/// says so.
+fn health_routes(progress: Arc<AtomicU64>, held_back: Arc<AtomicBool>) -> Router {
     Router::new().route(
         "/healthz",
         get(move || async move {
             let idle = now_ms().saturating_sub(progress.load(Ordering::Relaxed));
-            if idle < STUCK_AFTER_MS {
+            if idle < STUCK_AFTER_MS && held_back.load(Ordering::Relaxed) {
+                let why = "held back: the dead letters are at their cap; look at them (dead-letters), then replay or remove them\n";
+                (axum::http::StatusCode::OK, why.to_owned())
+            } else if idle < STUCK_AFTER_MS {
                 (axum::http::StatusCode::OK, "ok\n".to_owned())
             } else {
                 let seconds = idle / 1000;

@@ -15,8 +15,11 @@ pub const DEAD_LETTERS: &str = "survey:dead-letters";
 /// expires when it stops. (What XINFO CONSUMERS calls `idle` cannot tell: before Redis 7.2 it
 /// grows while a live worker polls an empty stream.)
 pub const ALIVE_PREFIX: &str = "survey:worker-alive:";
-/// About how many dead letters are kept: a flood of bad entries must not fill Redis, which
-/// would then refuse good answers. The oldest go first; the worker warns well before.
+/// How many dead letters there may be before the workers stop taking new answers: a flood
+/// of bad entries must not fill Redis, which would then refuse good answers, and a dead
+/// letter is an answer too, never dropped. At the cap the workers hold back (new answers wait
+/// in the stream, `/status` and the workers' `/healthz` say why) until a person has looked at
+/// the dead letters and replayed or removed them.
 pub const DEAD_LETTERS_MAX: usize = 10_000;
 
 /// Where Redis is.

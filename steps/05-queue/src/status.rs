@@ -7,7 +7,7 @@ use serde::Serialize;
 use survey::{StoreError, error::AppError, pages};
 
 use crate::{
-    queue::{DEAD_LETTERS, GROUP, STREAM},
+    queue::{DEAD_LETTERS, DEAD_LETTERS_MAX, GROUP, STREAM},
     store::QueueStore,
 };
 
@@ -19,6 +19,9 @@ pub struct Status {
     /// Entries a worker took and has not acknowledged (in hand, or left by a dead worker).
     pub pending: u64,
     pub dead_letters: u64,
+    /// The dead letters are at their cap: the workers take no new answers until a person
+    /// has replayed or removed them.
+    pub held_back: bool,
     pub rows_stored: i64,
     pub rows_per_worker: Vec<WorkerRows>,
 }
@@ -92,6 +95,7 @@ pub async fn read(store: &QueueStore) -> Result<Status, StoreError> {
         waiting: length.saturating_sub(pending),
         pending,
         dead_letters: dead,
+        held_back: usize::try_from(dead).unwrap_or(usize::MAX) >= DEAD_LETTERS_MAX,
         rows_stored,
         rows_per_worker: per_worker
             .into_iter()

@@ -4,7 +4,7 @@
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use step_02_network::store::read_page;
-use survey::{Answer, AnswerPage, FormKey, Receipt, Store, StoreError};
+use survey::{Answer, AnswerPage, FormKey, Kept, Receipt, Store, StoreError};
 
 use crate::queue::{STREAM, now_millis};
 
@@ -45,7 +45,10 @@ impl QueueStore {
 impl Store for QueueStore {
     const RECEIPT: Receipt = Receipt::Received;
 
-    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<(), StoreError> {
+    /// Always [`Kept::Yes`] once Redis has the entry: what Postgres holds under the key is
+    /// only known to the worker that stores it. One that finds another answer there makes
+    /// the new one a dead letter, kept whole, not a row dropped in silence.
+    async fn insert(&self, key: FormKey, answer: &Answer) -> Result<Kept, StoreError> {
         // The form's key is the row's id: however often the form is sent and each entry
         // delivered, the one row they become is the one with this id.
         let id = key.to_string();
@@ -63,7 +66,7 @@ impl Store for QueueStore {
             .query_async(&mut self.redis.clone())
             .await
             .map_err(queue_error)?;
-        Ok(())
+        Ok(Kept::Yes)
     }
 
     async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {

@@ -14,9 +14,11 @@
 //!   other worker takes it over and no delivery is counted against it: an outage never makes a
 //!   valid answer a dead letter. Waiting so is work: its health check stays healthy, and a
 //!   worker that starts while Postgres is down waits for it rather than exits.
-//! - An entry that was delivered too often, that is not a survey answer, or that Postgres
-//!   refuses, goes whole (every field, and the reason) to a dead-letter stream instead of
-//!   blocking the queue; `dead-letters --replay` puts it back.
+//! - An entry that was delivered too often, that is not a survey answer, that Postgres
+//!   refuses, or whose form's key holds another answer, goes whole (every field, and the
+//!   reason) to a dead-letter stream instead of blocking the queue; `dead-letters --replay`
+//!   puts it back. Dead letters are never dropped: at their cap the workers take no new
+//!   entries, and say why, until a person has looked at them.
 //! - It forgets the consumer a gone worker left in the group only if that one holds nothing
 //!   and its sign of life (a key each worker sets again and again) has expired, checked and
 //!   done in one step on the server: a live worker is never forgotten, on any Redis 7.
@@ -25,11 +27,11 @@
 // ANCHOR_END: contract
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     future::Future,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -105,6 +107,8 @@ pub struct Worker {
     progress: Arc<AtomicU64>,
     /// When this worker last set its sign of life (ms since the epoch).
     last_alive_ms: u64,
+    /// Whether it takes no new entries, the dead letters being at their cap.
+    held_back: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -126,6 +130,7 @@ impl Worker {
             claim_cursor: "0-0".into(),
             progress: Arc::new(AtomicU64::new(now_ms())),
             last_alive_ms: 0,
+            held_back: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -135,11 +140,18 @@ impl Worker {
         self.progress.clone()
     }
 
-    /// Makes the worker record its progress in `progress` (the health check's, made before
-    /// the worker was).
-    pub fn reporting_to(mut self, progress: Arc<AtomicU64>) -> Self {
+    /// Whether the worker takes no new entries because the dead letters are at their cap
+    /// ([`DEAD_LETTERS_MAX`]), for its health check to say so.
+    pub fn held_back(&self) -> Arc<AtomicBool> {
+        self.held_back.clone()
+    }
+
+    /// Makes the worker record its progress in `progress`, and whether it is held back in
+    /// `held_back` (the health check's, made before the worker was).
+    pub fn reporting_to(mut self, progress: Arc<AtomicU64>, held_back: Arc<AtomicBool>) -> Self {
         progress.store(now_ms(), Ordering::Relaxed);
         self.progress = progress;
+        self.held_back = held_back;
         self
     }
 
@@ -222,6 +234,10 @@ impl Worker {
             );
             return self.dead_letter_redelivered(claimed.claimed).await;
         }
+        if self.dead_letters_full().await? {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            return Ok(Vec::new());
+        }
         let read: Option<StreamReadReply> = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(GROUP)
@@ -240,6 +256,31 @@ impl Worker {
             .flat_map(|r| r.keys)
             .flat_map(|k| k.ids)
             .collect())
+    }
+
+    /// Whether the dead letters are at their cap: then the worker takes no new entries (the
+    /// ones it holds or claims it still finishes), and says so once, and again when it goes
+    /// on.
+    async fn dead_letters_full(&mut self) -> redis::RedisResult<bool> {
+        let length: usize = redis::cmd("XLEN")
+            .arg(DEAD_LETTERS)
+            .query_async(&mut self.redis)
+            .await?;
+        let full = length >= DEAD_LETTERS_MAX;
+        if self.held_back.swap(full, Ordering::Relaxed) != full {
+            if full {
+                tracing::warn!(
+                    length,
+                    "{DEAD_LETTERS} is at its cap of {DEAD_LETTERS_MAX}: taking no new answers until they are looked at (dead-letters) and replayed or removed"
+                );
+            } else {
+                tracing::info!(
+                    length,
+                    "{DEAD_LETTERS} is below its cap: taking answers again"
+                );
+            }
+        }
+        Ok(full)
     }
 
     /// Moves entries delivered more than `max_deliveries` times to the dead letters; returns
@@ -297,9 +338,10 @@ impl Worker {
             .until_postgres_answers(&ids, shutdown, insert_all)
             .await
         {
-            Some(Ok(count)) => {
-                tracing::info!(received = entries.len(), stored = count, "batch stored");
-                (ids, true)
+            Some(Ok(others)) => {
+                tracing::info!(received = entries.len(), "batch stored");
+                let stored = self.dead_letter_others(ids, &others, batch).await;
+                (stored, true)
             }
             // One bad entry must not hold back the others: store them one by one.
             Some(Err(_)) => self.store_one_by_one(&entries, batch, shutdown).await,
@@ -311,6 +353,24 @@ impl Worker {
         }
         self.made_progress();
         finished
+    }
+
+    /// Moves the entries `others` names (stream id, why) to the dead letters; returns the
+    /// rest of `ids`, the ones stored, to acknowledge.
+    async fn dead_letter_others(
+        &mut self,
+        ids: Vec<String>,
+        others: &[(String, String)],
+        batch: &[StreamId],
+    ) -> Vec<String> {
+        for (id, why) in others {
+            if let Some(raw) = batch.iter().find(|raw| &raw.id == id) {
+                self.dead_letter_or_leave(raw, why).await;
+            }
+        }
+        ids.into_iter()
+            .filter(|id| !others.iter().any(|(other, _)| other == id))
+            .collect()
     }
 
     /// Inserts entry by entry; one Postgres refuses goes to the dead letters whole. Returns
@@ -330,7 +390,10 @@ impl Worker {
                 .until_postgres_answers(&ids, shutdown, insert_one)
                 .await
             {
-                Some(Ok(_)) => stored.push(entry.stream_id.clone()),
+                Some(Ok(others)) => {
+                    let ids = vec![entry.stream_id.clone()];
+                    stored.extend(self.dead_letter_others(ids, &others, batch).await);
+                }
                 Some(Err(err)) => {
                     if let Some(raw) = batch.iter().find(|raw| raw.id == entry.stream_id) {
                         let reason = format!("refused by Postgres: {}", refusal(&err));
@@ -517,7 +580,7 @@ impl Worker {
         if length >= DEAD_LETTERS_MAX * 9 / 10 {
             tracing::warn!(
                 length,
-                "{DEAD_LETTERS} is nearly full: beyond about {DEAD_LETTERS_MAX} entries the oldest are dropped; look at them (dead-letters) and replay or remove them"
+                "{DEAD_LETTERS} is nearly full: at {DEAD_LETTERS_MAX} the workers take no new answers; look at them (dead-letters) and replay or remove them"
             );
         }
         Ok(())
@@ -525,18 +588,25 @@ impl Worker {
 }
 
 // ANCHOR: insert
-/// One INSERT for the whole batch; returns how many rows were new.
-async fn insert(pool: &PgPool, entries: &[Entry], worker: &str) -> Result<u64, sqlx::Error> {
+/// One INSERT for the whole batch; an entry whose id is already a row changes nothing.
+/// Returns the entries that were not stored because their id holds another answer (a form
+/// sent again with a new one), each with why.
+async fn insert(
+    pool: &PgPool,
+    entries: &[Entry],
+    worker: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
     let ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
     let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
     let coats: Vec<&str> = entries.iter().map(|e| e.coat.as_str()).collect();
     let donuts: Vec<&str> = entries.iter().map(|e| e.donut.as_str()).collect();
     let received: Vec<i64> = entries.iter().map(|e| e.received_ms).collect();
-    let result = sqlx::query(
+    let inserted: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO cats (id, name, coat, donut, received_at, stored_by)
          SELECT id, name, coat, donut, to_timestamp(ms / 1000.0), $6
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[]) AS t(id, name, coat, donut, ms)
-         ON CONFLICT (id) DO NOTHING",
+         ON CONFLICT (id) DO NOTHING
+         RETURNING id",
     )
     .bind(ids)
     .bind(names)
@@ -544,11 +614,60 @@ async fn insert(pool: &PgPool, entries: &[Entry], worker: &str) -> Result<u64, s
     .bind(donuts)
     .bind(received)
     .bind(worker)
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(result.rows_affected())
+    // To compare with what the row holds: entries that made no row, and any whose id is in
+    // the batch more than once (only one of those made the row).
+    let inserted: HashSet<Uuid> = inserted.into_iter().collect();
+    let mut seen: HashMap<Uuid, usize> = HashMap::new();
+    for entry in entries {
+        *seen.entry(entry.id).or_default() += 1;
+    }
+    let others: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| !inserted.contains(&e.id) || seen.get(&e.id).is_some_and(|n| *n > 1))
+        .collect();
+    if others.is_empty() {
+        return Ok(Vec::new());
+    }
+    other_answers(pool, &others).await
 }
 // ANCHOR_END: insert
+
+/// Of `entries`, whose ids were rows already, those whose row holds another answer, each
+/// with why. (A statement of its own: it sees what another worker committed meanwhile.)
+async fn other_answers(
+    pool: &PgPool,
+    entries: &[&Entry],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
+    let rows: Vec<(Uuid, String, String, String)> =
+        sqlx::query_as("SELECT id, name, coat, donut FROM cats WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
+    let rows: HashMap<Uuid, (String, String, String)> = rows
+        .into_iter()
+        .map(|(id, name, coat, donut)| (id, (name, coat, donut)))
+        .collect();
+    Ok(entries
+        .iter()
+        .filter_map(|e| {
+            let why = match rows.get(&e.id) {
+                Some((name, coat, donut))
+                    if (name, coat, donut) == (&e.name, &e.coat, &e.donut) =>
+                {
+                    return None;
+                }
+                Some((name, coat, donut)) => format!(
+                    "its form was sent before with another answer, the one stored: {name} ({coat}, {donut})"
+                ),
+                None => "not stored, and no row holds its id".to_owned(),
+            };
+            Some((e.stream_id.clone(), why))
+        })
+        .collect())
+}
 
 /// Errors about the data itself (class 22, data exception; 23, integrity constraint), which
 /// no retry fixes, as opposed to Postgres being down.

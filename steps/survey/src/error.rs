@@ -55,9 +55,7 @@ impl AppError {
             }
             Self::PayloadTooLarge => "That was far more text than the survey takes.",
             Self::BodyTimeout => "The form arrived too slowly. Please send it again.",
-            Self::TookTooLong => {
-                "That took too long on our side. Please try again in a moment; a form sent again is not stored twice."
-            }
+            Self::TookTooLong => "That took too long on our side. Please try again in a moment.",
             Self::Storage(_) => {
                 "The answers could not be read just now. Please try again in a moment."
             }

@@ -18,4 +18,4 @@ pub mod store;
 pub use answer::{Answer, Submission};
 pub use key::FormKey;
 pub use routes::app;
-pub use store::{AnswerPage, BoxError, Receipt, Store, StoreError};
+pub use store::{AnswerPage, BoxError, Kept, Receipt, Store, StoreError};

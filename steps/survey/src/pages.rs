@@ -36,6 +36,9 @@ pub struct FormPage<'a> {
     pub limits: [usize; 3],
     /// Sent back in a hidden field, so a resend of this form is recognised.
     pub key: FormKey,
+    /// The answer kept under the key this form was sent with, when it was another one: the
+    /// visitor's new answer is filled in, on a fresh form.
+    pub kept_instead: Option<&'a Answer>,
 }
 
 /// "Thanks, Pika!"

@@ -20,7 +20,7 @@ use crate::{
     form::{BODY_LIMIT, SurveyForm},
     key::{self, FormKey},
     pages::{self, AnswersPage, FormPage, ResendPage, ThanksPage},
-    store::{PAGE_SIZE, Store},
+    store::{Kept, PAGE_SIZE, Store},
 };
 
 const LIMITS: [usize; 3] = [NAME_MAX, COAT_MAX, DONUT_MAX];
@@ -61,13 +61,30 @@ async fn show_form() -> Response {
         errors: &FieldErrors::default(),
         limits: LIMITS,
         key: key::fresh(),
+        kept_instead: None,
     };
-    pages::render(StatusCode::OK, &page)
+    form_response(StatusCode::OK, &page)
 }
+
+/// A form page, never kept by a browser or a cache: the Back button or a shared cache would
+/// hand its key, which stands for one answer, to another.
+fn form_response(status: StatusCode, page: &FormPage<'_>) -> Response {
+    let mut response = pages::render(status, page);
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// How long a store may take to keep an answer before the visitor is offered to send the
+/// same form again (the request's own deadline, [`REQUEST_TIMEOUT`], is later).
+const INSERT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Valid: store, then redirect (303) so a browser refresh cannot post the form twice.
 /// Invalid: show the form again, as typed and with the same key, a note per field, and store
-/// nothing. Storage failing: offer to send the same form (same key) again.
+/// nothing. Storage failing or slow: offer to send the same form (same key) again. The key
+/// already kept with another answer: say which, and offer the new one on a fresh form (409).
 async fn submit<S: Store>(
     State(store): State<S>,
     SurveyForm(submission): SurveyForm,
@@ -85,18 +102,47 @@ async fn submit<S: Store>(
                 errors: &errors,
                 limits: LIMITS,
                 key,
+                kept_instead: None,
             };
-            return Ok(pages::render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+            return Ok(form_response(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
-    if let Err(err) = store.insert(key, &answer).await {
-        tracing::error!(error = %crate::error::error_chain(&err), "storage failed");
-        let page = ResendPage {
-            answer: &answer,
-            key,
-            nothing_kept: err.is_nothing_kept(),
+    let kept = match tokio::time::timeout(INSERT_TIMEOUT, store.insert(key, &answer)).await {
+        Ok(Ok(kept)) => kept,
+        failed => {
+            let nothing_kept = match &failed {
+                Ok(Err(err)) => {
+                    tracing::error!(error = %crate::error::error_chain(err), "storage failed");
+                    err.is_nothing_kept()
+                }
+                _ => {
+                    tracing::error!("storage took longer than {INSERT_TIMEOUT:?}");
+                    false
+                }
+            };
+            // The same key: sent again, the answer is kept once whatever the first try did.
+            let page = ResendPage {
+                answer: &answer,
+                key,
+                nothing_kept,
+            };
+            return Ok(pages::render(StatusCode::SERVICE_UNAVAILABLE, &page));
+        }
+    };
+    if let Kept::Instead(stored) = kept {
+        let page = FormPage {
+            submission: &Submission {
+                name: answer.name().to_owned(),
+                coat: answer.coat().to_owned(),
+                donut: answer.donut().to_owned(),
+                key: String::new(),
+            },
+            errors: &FieldErrors::default(),
+            limits: LIMITS,
+            key: key::fresh(),
+            kept_instead: Some(&stored),
         };
-        return Ok(pages::render(StatusCode::SERVICE_UNAVAILABLE, &page));
+        return Ok(form_response(StatusCode::CONFLICT, &page));
     }
     // DEBUG, not INFO: at thousands of answers a second, a line each through Docker's log
     // pipe cost a quarter of the throughput (cargo xtask bench). RUST_LOG=debug shows them.

@@ -16,20 +16,42 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// What the thank-you page can truthfully say once [`Store::insert`] returned `Ok`.
     const RECEIPT: Receipt;
 
-    /// Keeps one answer, sent with the form's `key`. When this returns `Ok`, the answer is kept
-    /// as [`Store::RECEIPT`] says: the visitor is only thanked after that. A second answer
-    /// with a key already kept is not kept again (and still returns `Ok`).
+    /// Keeps one answer, sent with the form's `key`. When this returns [`Kept::Yes`], the
+    /// answer is kept as [`Store::RECEIPT`] says: the visitor is only thanked after that. The
+    /// same answer sent again with the same key is not kept twice (and is [`Kept::Yes`]);
+    /// another answer with a key already kept is not kept, and says which answer is.
     fn insert(
         &self,
         key: FormKey,
         answer: &Answer,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Kept, StoreError>> + Send;
 
     /// Reads one page of answers, newest first. `number` counts from 1.
     fn page(&self, number: u32) -> impl Future<Output = Result<AnswerPage, StoreError>> + Send;
 
     /// Succeeds when the store can serve requests right now (the `/readyz` probe).
     fn ready(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What became of an answer sent with a form's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// Kept as the store's [`Receipt`] says (or was already, sent before with this key).
+    Yes,
+    /// This form was sent before with another answer, the one kept under its key: the new
+    /// one is not kept.
+    Instead(Answer),
+}
+
+impl Kept {
+    /// What a store that found `stored` under the key of `answer` did with it.
+    pub fn of(stored: Answer, answer: &Answer) -> Self {
+        if &stored == answer {
+            Self::Yes
+        } else {
+            Self::Instead(stored)
+        }
+    }
 }
 
 /// How far an answer has got when the visitor is thanked.
