@@ -1,9 +1,9 @@
 //! The tutorial as most learners run it: a normal user in the `docker` group (not root), in a
 //! clone of their own, with their own Cargo: `step 3 up`, an answer, `psql`, `down`; the same
 //! with step 6's stack on a swarm `up` makes and leaves, and with step 7's lab of nodes, whose
-//! engine the runner reaches through a socket the user must be allowed to open. Then the
-//! learner runs the tests of a Compose step and of a stack step, `step 4 test` and
-//! `step 6 test`, as the book suggests after an edit.
+//! engine the runner reaches through a socket the user must be allowed to open; the swarm
+//! step 6 made is checked from another machine, as it were. Then the learner runs the tests of
+//! a Compose step and of a stack step, `step 4 test` and `step 6 test`.
 //!
 //! Run as root (CI), the test makes that user (`survey-learner`, kept for the next run) and
 //! runs every command as it, with nothing of root's environment; run as anyone else, it runs
@@ -55,6 +55,7 @@ impl Learner {
     fn new() -> Self {
         let copy = tests::xtask::copy_of_checkout();
         if !throwaway_postgres::running_as_root() {
+            commit_all(copy.path(), None);
             return Self {
                 made: None,
                 checkout: copy.path().to_path_buf(),
@@ -75,6 +76,7 @@ impl Learner {
         run(Command::new("chown")
             .args(["-R", &format!("{USER}:{USER}")])
             .arg(&checkout));
+        commit_all(&checkout, Some(USER));
         Self {
             made: Some(Made {
                 toolchain: readable_toolchain(),
@@ -132,6 +134,25 @@ impl Learner {
     }
 }
 
+impl Learner {
+    /// Adds the commands the learner's own test runs recorded to this checkout's record, which
+    /// the book's commands are checked against.
+    fn hand_over_recorded_commands(&self) {
+        let (theirs, ours) = (
+            self.checkout.join("target/book-commands"),
+            tests::commands::record_dir(),
+        );
+        std::fs::create_dir_all(&ours).expect("the record's folder");
+        for file in std::fs::read_dir(&theirs)
+            .expect("the learner's record")
+            .flatten()
+        {
+            let name = format!("learner-{}", file.file_name().to_string_lossy());
+            std::fs::copy(file.path(), ours.join(name)).expect("a record copied");
+        }
+    }
+}
+
 impl Drop for Learner {
     fn drop(&mut self) {
         // As root, from this checkout: whatever the learner's runs left, failed or not.
@@ -156,6 +177,57 @@ impl Drop for Learner {
             let _ = std::fs::remove_dir_all(&self.checkout);
         }
     }
+}
+
+/// The swarm the learner's `up` made is private: from another machine on the learner's
+/// network (a network namespace this test makes, as root), neither the survey at `base` nor
+/// the swarm's control and gossip ports answer.
+fn assert_private(base: &str) {
+    let Some(outside) = tests::outside::Outside::new_as_root() else {
+        return;
+    };
+    let survey: u16 = base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port");
+    for (what, port) in [
+        ("the survey", survey),
+        ("swarm control", 2377),
+        ("gossip", 7946),
+    ] {
+        assert!(
+            !outside.answers(port),
+            "{what} (port {port}) answers from another machine"
+        );
+    }
+}
+
+/// Makes `checkout` a git repository with every file committed, as a clone is (`step N diff`
+/// asks git), as `user` when given.
+fn commit_all(checkout: &Path, user: Option<&str>) {
+    let git = |args: &[&str]| {
+        let mut command = match user {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--", "git"]);
+                c
+            }
+            None => Command::new("git"),
+        };
+        run(command
+            .args([
+                "-c",
+                "user.name=Learner",
+                "-c",
+                "user.email=learner@localhost",
+            ])
+            .args(args)
+            .current_dir(checkout));
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "--all"]);
+    git(&["commit", "--quiet", "--message", "The tutorial, as cloned"]);
 }
 
 /// The Rust toolchain this test runs with, in a folder the learner may read: where it is, if
@@ -214,13 +286,17 @@ fn readable_toolchain() -> PathBuf {
 }
 
 /// As a user in the docker group: step 3 up, an answer stored and read back with psql, down;
-/// step 6 up (a swarm made), an answer through the proxy, down --volumes (the swarm left);
-/// step 7's lab up, an answer, down --volumes; then `step 4 test` and `step 6 test`.
+/// step 6 up (a swarm made, private), an answer through the proxy, down --volumes (the swarm
+/// left); step 7's lab up, an answer, down, up (the answer is back), down --volumes; then
+/// `step 4 test` and `step 6 test`.
 #[tokio::test]
 async fn a_docker_group_user_runs_steps_3_6_and_7_and_tests_4_and_6() {
     let mut learner = Learner::new();
     for step in [3, 6, 7] {
         let (project, base) = learner.up(step);
+        if step == 6 {
+            assert_private(&base);
+        }
         let name = format!("Learner {step}");
         let status = tests::http::Remote::new(base.clone())
             .post_answer(&name, "tabby", "jelly")
@@ -236,11 +312,23 @@ async fn a_docker_group_user_runs_steps_3_6_and_7_and_tests_4_and_6() {
             rows.contains("\n     1\n"),
             "step {step}: stored once:\n{rows}"
         );
+        if step == 7 {
+            // Down tonight, up tomorrow: the lab comes back with the answer (step 6's own
+            // test does the same, run as this user below).
+            learner.xtask(&["step", &n, "down", "--project", &project]);
+            let port = base.rsplit(':').next().expect("a port");
+            learner.xtask(&["step", &n, "up", "--port", port, "--project", &project]);
+            let page = tests::http::Remote::new(base.clone())
+                .get_text("/answers")
+                .await;
+            assert!(page.contains(&name), "step 7: the answer is back:\n{page}");
+        }
         let down = learner.xtask(&["step", &n, "down", "--volumes", "--project", &project]);
         if step == 6 {
             assert!(down.contains("Leaving the swarm `up` made"), "{down}");
         }
     }
+    // `cargo xtask test` leaves these tests to this pass (they run once, as a learner's).
     let passed = regex::Regex::new(r"\b[1-9][0-9]* passed").expect("a valid pattern");
     for step in ["4", "6"] {
         let said = learner.xtask(&["step", step, "test"]);
@@ -249,4 +337,5 @@ async fn a_docker_group_user_runs_steps_3_6_and_7_and_tests_4_and_6() {
             "step {step} test ran its tests:\n{said}"
         );
     }
+    learner.hand_over_recorded_commands();
 }

@@ -69,7 +69,7 @@ impl Test {
             .run()
             .context("doc tests failed")?;
         let _ = sh.remove_path(crate::docs::RECORDED);
-        run_tests(sh, &["--workspace".into(), "--no-fail-fast".into()])?;
+        run_tests(sh, &everything_but_what_the_learner_runs(sh))?;
         announce("the book: every command it tells a reader to type was run by a test")?;
         crate::docs::check_commands(sh)?;
         eprintln!("\nAll checks and tests passed.");
@@ -139,16 +139,41 @@ fn prepare_docker(
     crate::images::OfficialNames::tag(sh, &images, &lab)
 }
 
-/// `cargo xtask step N test`: the tests of one step (the files tests/tests/stepNN_*.rs).
-pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()> {
-    let prefix = format!("step{:02}_", step.number);
+/// The test targets the learner's pass (`tests/tests/learner.rs`) runs, as a user in the
+/// docker group, through `cargo xtask step 4 test` and `cargo xtask step 6 test`: the whole
+/// run leaves them to it rather than running them twice.
+const RUN_BY_THE_LEARNER: [&str; 2] = ["step04_volumes", "step06_swarm"];
+
+/// The arguments that select every test but [`RUN_BY_THE_LEARNER`], through nextest's filter.
+/// (`cargo test` has none: without nextest, those run twice.)
+fn everything_but_what_the_learner_runs(sh: &Shell) -> Vec<String> {
+    let mut args = vec!["--workspace".to_owned(), "--no-fail-fast".to_owned()];
+    if crate::docker::succeeds(cmd!(sh, "cargo nextest --version")) {
+        let binaries: Vec<String> = RUN_BY_THE_LEARNER
+            .iter()
+            .map(|t| format!("binary({t})"))
+            .collect();
+        args.extend(["-E".to_owned(), format!("not ({})", binaries.join(" | "))]);
+    }
+    args
+}
+
+/// The test targets in tests/tests whose names start with `prefix`, sorted.
+fn test_targets(sh: &Shell, prefix: &str) -> anyhow::Result<Vec<String>> {
     let mut targets: Vec<String> = sh
         .read_dir("tests/tests")?
         .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .filter(|name| name.starts_with(&prefix))
+        .filter(|name| name.starts_with(prefix))
         .collect();
     targets.sort();
+    Ok(targets)
+}
+
+/// `cargo xtask step N test`: the tests of one step (the files tests/tests/stepNN_*.rs).
+pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()> {
+    let targets = test_targets(sh, &format!("step{:02}_", step.number))?;
     // Only this step's image: the others are not needed to test it.
     let interrupt = crate::interrupt::Deferred::hold()?;
     let _official_names = prepare_docker(sh, &[step])?;

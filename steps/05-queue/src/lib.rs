@@ -153,10 +153,12 @@ pub async fn run_worker(
         worker.run(shutdown).await;
         ExitCode::SUCCESS
     };
+    tokio::pin!(work);
     tokio::select! {
-        code = work => code,
+        code = &mut work => code,
         served = health => match served {
-            Ok(()) => ExitCode::SUCCESS,
+            // The shutdown signal stopped it: the worker finishes the batch in hand too.
+            Ok(()) => work.await,
             Err(err) => survey::cli::fail("the health endpoint failed", &err),
         },
     }
