@@ -129,6 +129,9 @@ fn command_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Co
 /// The tag of the app images a copy of the checkout builds.
 pub const COPY_TAG: &str = "copy";
 
+/// The tag of the app images the learner's pass builds (`tests/tests/learner.rs`).
+pub const LEARNER_TAG: &str = "learner";
+
 /// A copy of this checkout's files (those git tracks, as they are now) in a new temporary
 /// folder: a second clone, to edit without touching this one.
 pub fn copy_of_checkout() -> tempfile::TempDir {
@@ -618,6 +621,12 @@ fn redactions(launched: &Launched, extra: &[(&str, &str)]) -> Vec<(String, Strin
     all.push((
         regex::escape(&launched.project),
         format!("survey-{:02}", launched.step),
+    ));
+    // The tags a copy's or the learner's images get, so as not to replace this checkout's:
+    // a learner's are untagged.
+    all.push((
+        format!(r"\b(survey/step-\d\d-[a-z]+):({COPY_TAG}|{LEARNER_TAG})\b"),
+        "$1".to_owned(),
     ));
     all.push((
         format!(r"127\.0\.0\.1:{}\b", launched.port),

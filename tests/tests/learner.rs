@@ -20,7 +20,7 @@ use tests::cluster::free_port;
 const USER: &str = "survey-learner";
 
 /// The tag the learner's app images get, so that they never replace the ones the other tests run.
-const TAG: &str = "learner";
+const TAG: &str = tests::xtask::LEARNER_TAG;
 
 fn run(command: &mut Command) -> Output {
     let output = command.output().expect("the command runs");
