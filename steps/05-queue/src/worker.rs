@@ -134,20 +134,16 @@ impl Worker {
         }
     }
 
-    /// When the loop last made progress (ms since the epoch): the health check compares it
-    /// with the clock, so a worker stuck for any reason is reported unhealthy.
-    pub fn progress(&self) -> Arc<AtomicU64> {
-        self.progress.clone()
-    }
-
     /// Whether the worker takes no new entries because the dead letters are at their cap
     /// ([`DEAD_LETTERS_MAX`]), for its health check to say so.
     pub fn held_back(&self) -> Arc<AtomicBool> {
         self.held_back.clone()
     }
 
-    /// Makes the worker record its progress in `progress`, and whether it is held back in
-    /// `held_back` (the health check's, made before the worker was).
+    /// Makes the worker record its progress in `progress` (when the loop last made progress,
+    /// in ms since the epoch, which the health check compares with the clock, so that a worker
+    /// stuck for any reason is reported unhealthy), and whether it is held back in `held_back`
+    /// (both the health check's, made before the worker was).
     pub fn reporting_to(mut self, progress: Arc<AtomicU64>, held_back: Arc<AtomicBool>) -> Self {
         progress.store(now_ms(), Ordering::Relaxed);
         self.progress = progress;
