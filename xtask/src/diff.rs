@@ -57,11 +57,7 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         "What step {} adds to step {}:",
         step.number, previous.number
     );
-    let on = crate::launch::On {
-        sh,
-        step,
-        project: step.default_project(),
-    };
+    let on = crate::launch::Instance::new(sh, step, step.default_project());
     let lesson = on.launcher().lesson_commands(&on);
     if !lesson.is_empty() {
         // This step's lesson is commands, not a file: show them as `up` runs them.

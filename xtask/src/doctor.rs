@@ -99,18 +99,23 @@ impl Doctor {
 
 /// Whether this engine is in a swarm, and as what.
 fn swarm(sh: &Shell) -> Result<String, String> {
-    let format = "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}";
-    match first_line(cmd!(sh, "docker info --format {format}")).as_deref() {
-        Some("active true") => Ok("this engine is a swarm manager".into()),
-        Some("active false") => {
+    use crate::launch::swarm::State;
+    match State::of(sh) {
+        Ok(State::Manager { .. }) => Ok("this engine is a swarm manager".into()),
+        Ok(State::Worker) => {
             Err("this engine is a worker of a swarm: deploy stacks from a manager".into())
         }
-        Some(state) if state.starts_with("inactive") => Ok(
-            "not in a swarm (`cargo xtask step 6 up` makes a one-node swarm, and `down` leaves it)"
-                .into(),
-        ),
-        Some(state) => Err(format!("swarm state `{state}`: see `docker info`")),
-        None => Err("unknown: the daemon does not answer".into()),
+        Ok(State::Inactive) => {
+            let step = crate::steps::STEPS
+                .iter()
+                .find(|s| s.launch == crate::steps::Launch::Stack)
+                .map_or(0, |s| s.number);
+            Ok(format!(
+                "not in a swarm (`cargo xtask step {step} up` makes a one-node swarm, and `down` leaves it)"
+            ))
+        }
+        Ok(State::Other(state)) => Err(format!("swarm state `{state}`: see `docker info`")),
+        Err(_) => Err("unknown: the daemon does not answer".into()),
     }
 }
 

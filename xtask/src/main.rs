@@ -1,5 +1,7 @@
 //! `cargo xtask ...`: the tutorial's runner. Each command is a module with a `run`.
 
+#[cfg(test)]
+mod architecture;
 mod bench;
 mod codegen;
 mod diff;

@@ -2,7 +2,20 @@
 
 use anyhow::{Context, bail};
 
-pub use crate::launch::Launch;
+/// How a step is launched (`launch/` has a launcher for each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// One container, `docker run` (step 01).
+    Container,
+    /// App and database wired by hand: a network and two `docker run`s (step 02).
+    ByHand,
+    /// A Compose file under `compose/` (steps 03 to 05).
+    Compose,
+    /// A Swarm stack, `docker stack deploy` of a file under `compose/` (step 06).
+    Stack,
+    /// A lab of Docker-in-Docker nodes in one swarm, then a stack on it (step 07).
+    Lab,
+}
 
 /// One step of the tutorial.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +32,9 @@ pub struct Step {
     pub volume: Option<&'static str>,
     /// A lab of nodes that `up --nodes N` sizes, if the step runs one.
     pub nodes: Option<Nodes>,
+    /// Whether `update` rolls out a new version of the app (`update --broken`: one Swarm
+    /// rolls back).
+    pub updates: bool,
     /// Whether `up --public` can publish the survey on every interface (the others publish
     /// on 127.0.0.1 alone).
     pub public: bool,
@@ -42,6 +58,7 @@ pub const STEPS: &[Step] = &[
         workers: false,
         volume: None,
         nodes: None,
+        updates: false,
         public: false,
     },
     Step {
@@ -52,6 +69,7 @@ pub const STEPS: &[Step] = &[
         workers: false,
         volume: None,
         nodes: None,
+        updates: false,
         public: false,
     },
     Step {
@@ -62,6 +80,7 @@ pub const STEPS: &[Step] = &[
         workers: false,
         volume: None,
         nodes: None,
+        updates: false,
         public: false,
     },
     Step {
@@ -72,6 +91,7 @@ pub const STEPS: &[Step] = &[
         workers: false,
         volume: Some("donut-data"),
         nodes: None,
+        updates: false,
         public: false,
     },
     Step {
@@ -82,6 +102,7 @@ pub const STEPS: &[Step] = &[
         workers: true,
         volume: Some("donut-data"),
         nodes: None,
+        updates: false,
         public: false,
     },
     Step {
@@ -92,6 +113,7 @@ pub const STEPS: &[Step] = &[
         workers: true,
         volume: Some("donut-data"),
         nodes: None,
+        updates: true,
         public: true,
     },
     Step {
@@ -107,9 +129,31 @@ pub const STEPS: &[Step] = &[
             default: 3,
             max: 9,
         }),
+        updates: true,
         public: true,
     },
 ];
+
+/// The steps that `has`, for a text that names them: `step 4`, `steps 6 and 7`, `steps 5 to 7`.
+pub fn named_where(has: impl Fn(&Step) -> bool) -> String {
+    let numbers: Vec<u8> = STEPS.iter().filter(|s| has(s)).map(|s| s.number).collect();
+    let listed = |numbers: &[u8]| {
+        numbers
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match numbers[..] {
+        [] => "no step".to_owned(),
+        [one] => format!("step {one}"),
+        [first, second] => format!("steps {first} and {second}"),
+        [first, .., last] if usize::from(last - first) + 1 == numbers.len() => {
+            format!("steps {first} to {last}")
+        }
+        [.., last] => format!("steps {} and {last}", listed(&numbers[..numbers.len() - 1])),
+    }
+}
 
 impl Step {
     /// Finds step `number`, or says which steps there are.
@@ -175,5 +219,19 @@ impl Step {
             .and_then(|d| d.as_str())
             .map(str::to_owned)
             .with_context(|| format!("{path} has no package.description"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_where;
+
+    #[test]
+    fn steps_are_named_as_a_sentence_would() {
+        assert_eq!(named_where(|s| s.workers), "steps 5 to 7");
+        assert_eq!(named_where(|s| s.public), "steps 6 and 7");
+        assert_eq!(named_where(|s| s.nodes.is_some()), "step 7");
+        assert_eq!(named_where(|s| s.number % 2 == 1), "steps 1, 3, 5 and 7");
+        assert_eq!(named_where(|_| false), "no step");
     }
 }

@@ -58,7 +58,7 @@ impl Test {
             .context("clippy found problems")?;
         }
         announce("Docker images (the end-to-end tests run every step in containers)")?;
-        let _official_names = prepare_docker(sh, crate::steps::STEPS)?;
+        let docker = prepare_docker(sh, crate::steps::STEPS)?;
         // Every apt package CI installs must exist on a clean bookworm, whatever this machine has.
         crate::setup::check_apt(sh, &[])?;
         announce("tests")?;
@@ -69,7 +69,7 @@ impl Test {
             .run()
             .context("doc tests failed")?;
         let _ = sh.remove_path(crate::docs::RECORDED);
-        run_tests(sh, &everything_but_what_the_learner_runs(sh))?;
+        run_tests(sh, &everything_but_what_the_learner_runs(sh), &docker)?;
         announce("the book: every command it tells a reader to type was run by a test")?;
         crate::docs::check_commands(sh)?;
         eprintln!("\nAll checks and tests passed.");
@@ -107,14 +107,17 @@ fn database(sh: &Shell) -> anyhow::Result<Option<throwaway_postgres::Cluster>> {
     Ok(Some(cluster))
 }
 
+/// The images the tests run, by the variables that name them, and their official names for
+/// as long as this is held: the tests in official-image mode run the steps by those names, as
+/// a learner with Docker Hub does.
+struct Prepared {
+    vars: Vec<(&'static str, String)>,
+    _official_names: crate::images::OfficialNames,
+}
+
 /// Checks Docker and Compose, makes sure the base images exist, and builds the app images of
-/// `steps` up front (with progress), so the tests that launch them start quickly. The images
-/// in use also get their official names for as long as the returned value is held: the tests
-/// in official-image mode run the steps by those names, as a learner with Docker Hub does.
-fn prepare_docker(
-    sh: &Shell,
-    steps: &[crate::steps::Step],
-) -> anyhow::Result<crate::images::OfficialNames> {
+/// `steps` up front (with progress), so the tests that launch them start quickly.
+fn prepare_docker(sh: &Shell, steps: &[crate::steps::Step]) -> anyhow::Result<Prepared> {
     crate::docker::require_engine(sh)?;
     crate::docker::require_compose_v2(sh)?;
     // The stand-ins are built again (from Docker's cache) in case their Dockerfiles changed.
@@ -123,10 +126,7 @@ fn prepare_docker(
         ..Default::default()
     };
     let images = crate::images::ensure(sh, fetch)?;
-    images.export(sh);
     let lab = crate::images::ensure_lab(sh, fetch)?;
-    sh.set_var("DIND_IMAGE", &lab.node);
-    sh.set_var("REGISTRY_IMAGE", &lab.registry);
     for step in steps {
         crate::images::build_app(
             sh,
@@ -136,7 +136,16 @@ fn prepare_docker(
             crate::images::Progress::Quiet,
         )?;
     }
-    crate::images::OfficialNames::tag(sh, &images, &lab)
+    let vars = images
+        .vars()
+        .into_iter()
+        .chain(lab.vars())
+        .map(|(name, image)| (name, image.to_owned()))
+        .collect();
+    Ok(Prepared {
+        vars,
+        _official_names: crate::images::OfficialNames::tag(sh, &images, &lab)?,
+    })
 }
 
 /// The test targets the learner's pass (`tests/tests/learner.rs`) runs, as a user in the
@@ -176,7 +185,7 @@ pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()
     let targets = test_targets(sh, &format!("step{:02}_", step.number))?;
     // Only this step's image: the others are not needed to test it.
     let interrupt = crate::interrupt::Deferred::hold()?;
-    let _official_names = prepare_docker(sh, &[step])?;
+    let docker = prepare_docker(sh, &[step])?;
     interrupt.check()?;
     let mut args = vec!["--package".to_owned(), "tests".to_owned()];
     args.extend(
@@ -184,19 +193,19 @@ pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()
             .iter()
             .flat_map(|t| ["--test".to_owned(), t.clone()]),
     );
-    run_tests(sh, &args)
+    run_tests(sh, &args, &docker)
 }
 
-/// Runs tests with `args`: through cargo-nextest when it is installed (a process per test, one
-/// summary at the end), else `cargo test`. Snapshots are expected outputs: a difference fails
-/// the run instead of being written as the new truth (review with `cargo insta review`).
-fn run_tests(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
+/// Runs tests with `args`, the images in `docker` named in their environment: through
+/// cargo-nextest when it is installed (a process per test, one summary at the end), else
+/// `cargo test`. Snapshots are expected outputs: a difference fails the run instead of being
+/// written as the new truth (review with `cargo insta review`).
+fn run_tests(sh: &Shell, args: &[String], docker: &Prepared) -> anyhow::Result<()> {
     // The end-to-end tests run the step binaries and `cargo xtask` itself: build them once
     // here, instead of in every test at once, each waiting for cargo's lock.
     cmd!(sh, "cargo build --workspace --bins --quiet")
         .run()
         .context("building the binaries the tests run")?;
-    let _insta = sh.push_env("INSTA_UPDATE", "no");
     let nextest = crate::docker::succeeds(cmd!(sh, "cargo nextest --version"));
     let runner: &[&str] = if nextest {
         &["nextest", "run"]
@@ -204,6 +213,8 @@ fn run_tests(sh: &Shell, args: &[String]) -> anyhow::Result<()> {
         &["test"]
     };
     cmd!(sh, "cargo {runner...} {args...}")
+        .env("INSTA_UPDATE", "no")
+        .envs(docker.vars.iter().map(|(name, image)| (name, image)))
         .run()
         .context("tests failed")
 }

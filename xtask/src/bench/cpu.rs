@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use xshell::cmd;
 
-use crate::launch::On;
+use crate::launch::Instance;
 
 /// The kernel counts process times in ticks of 1/100 s (USER_HZ, 100 on Linux's platforms).
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -100,9 +100,9 @@ struct Reading {
 
 impl Meter {
     /// Finds the containers of `on`'s project and the proxies of `port`.
-    pub fn of(on: &On<'_>, port: u16) -> anyhow::Result<Self> {
+    pub fn of(on: &Instance<'_>, port: u16) -> anyhow::Result<Self> {
         let sh = on.sh;
-        let ids = crate::launch::compose(on)
+        let ids = crate::launch::compose(on)?
             .args(["ps", "--quiet"])
             .quiet()
             .read()?;

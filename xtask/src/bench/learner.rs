@@ -10,7 +10,7 @@ use xshell::{Shell, cmd};
 use super::Spread;
 use crate::{
     images::{self, Images, Profile, Progress},
-    launch::{On, Up},
+    launch::{Instance, Service, Up},
     steps::{STEPS, Step},
 };
 
@@ -62,9 +62,12 @@ pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::R
     let mut up_seconds = Vec::new();
     let mut idle_memory_mib = Vec::new();
     for step in STEPS.iter().filter(|s| s.nodes.is_none()) {
-        let (seconds, memory) = timed_up(sh, *step, |on| {
+        let (seconds, memory) = timed_up(sh, images, *step, |on| {
             if step.workers {
-                idle_memory(on, &["app", "worker", "db", "redis"])
+                idle_memory(
+                    on,
+                    &[Service::App, Service::Worker, Service::Db, Service::Redis],
+                )
             } else {
                 Ok(Vec::new())
             }
@@ -80,7 +83,7 @@ pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::R
             .iter()
             .find(|s| s.nodes.is_some())
             .context("no step has a lab")?;
-        let (seconds, memory) = timed_up(sh, step, lab_memory)?;
+        let (seconds, memory) = timed_up(sh, images, step, lab_memory)?;
         Some(Lab {
             nodes: step.nodes.map_or(0, |n| n.default),
             up_seconds: seconds,
@@ -102,27 +105,25 @@ pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::R
 /// what it wants while it runs. It is taken down, with its volumes, whatever happens.
 fn timed_up<T>(
     sh: &Shell,
+    images: &Images,
     step: Step,
-    look: impl FnOnce(&On<'_>) -> anyhow::Result<T>,
+    look: impl FnOnce(&Instance<'_>) -> anyhow::Result<T>,
 ) -> anyhow::Result<(f64, T)> {
-    let on = On {
-        sh,
-        step,
-        project: format!("survey-bench-up-{:02}", step.number),
-    };
+    let project = format!("survey-bench-up-{:02}", step.number);
+    let on = Instance::with_images(sh, step, project, images.clone());
     let up = quick_up(super::free_port()?);
     eprintln!("\n==> step {}: up, down, and up again timed", step.number);
     let result = (|| {
-        crate::step::up(&on, up)?;
-        crate::step::down(&on, true)?;
+        on.up(up)?;
+        on.down(true)?;
         let started = Instant::now();
-        crate::step::up(&on, up)?;
+        on.up(up)?;
         let seconds = started.elapsed().as_secs_f64();
         // Idle: what is left once start-up is over.
         std::thread::sleep(Duration::from_secs(3));
         Ok((seconds, look(&on)?))
     })();
-    crate::step::down(&on, true)?;
+    on.down(true)?;
     result
 }
 
@@ -134,19 +135,18 @@ fn quick_up(port: u16) -> Up {
         nodes: None,
         profile: Profile::Quick,
         public: false,
-        running: false,
     }
 }
 
 /// Memory in use by the first container of each of `services`, from `docker stats`.
-fn idle_memory(on: &On<'_>, services: &[&str]) -> anyhow::Result<Vec<ServiceFigure>> {
+fn idle_memory(on: &Instance<'_>, services: &[Service]) -> anyhow::Result<Vec<ServiceFigure>> {
     services
         .iter()
         .map(|service| {
-            let container = on.container(service)?;
+            let container = on.container(*service)?;
             Ok(ServiceFigure {
                 step: on.step.number,
-                service: (*service).to_owned(),
+                service: service.name().to_owned(),
                 value: memory_mib(on.sh, &[container])?,
             })
         })
@@ -154,7 +154,7 @@ fn idle_memory(on: &On<'_>, services: &[&str]) -> anyhow::Result<Vec<ServiceFigu
 }
 
 /// The lab's containers' memory together.
-fn lab_memory(on: &On<'_>) -> anyhow::Result<f64> {
+fn lab_memory(on: &Instance<'_>) -> anyhow::Result<f64> {
     let sh = on.sh;
     let (label, format) = (format!("label=survey.project={}", on.project), "{{.Names}}");
     let names = cmd!(sh, "docker ps --filter {label} --format {format}")
@@ -206,12 +206,8 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
     copy_sh.change_dir(&copy);
     // Its own image name, so this checkout's images stay as they are.
     copy_sh.set_var("SURVEY_TAG", "bench");
-    images.export(&copy_sh);
-    let on = On {
-        sh: &copy_sh,
-        step: Step::find(3)?,
-        project: "survey-bench-edit".to_owned(),
-    };
+    let project = "survey-bench-edit".to_owned();
+    let on = Instance::with_images(&copy_sh, Step::find(3)?, project, images.clone());
     let port = super::free_port()?;
     let up = quick_up(port);
     let template = copy.join("steps/survey/templates/form.html");
@@ -222,13 +218,13 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
     }
     eprintln!("\n==> step 3: the edit loop, {runs} edits of the form's template");
     let result = (|| {
-        crate::step::up(&on, up)?;
+        on.up(up)?;
         let mut seconds = Vec::new();
         for run in 1..=runs {
             let word = format!("Tell us (edit {run}) about your cat");
             std::fs::write(&template, original.replace(heading, &word))?;
             let started = Instant::now();
-            crate::step::up(&on, up)?;
+            on.up(up)?;
             while !page(port)?.contains(&word) {
                 if started.elapsed() > Duration::from_secs(300) {
                     bail!("the edit was not served within 5 minutes");
@@ -239,7 +235,7 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
         }
         Ok(Spread::of(seconds))
     })();
-    crate::step::down(&on, true)?;
+    on.down(true)?;
     let image = on.step.image(&copy_sh);
     let _ = cmd!(sh, "docker image rm {image}")
         .quiet()

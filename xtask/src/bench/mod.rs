@@ -25,7 +25,7 @@ use xshell::{Shell, cmd};
 
 use crate::{
     docker, images,
-    launch::{On, Up},
+    launch::{Input, Instance, Service, Up},
     steps::Step,
 };
 
@@ -194,12 +194,11 @@ impl Bench {
             bail!("the load generator wrk is missing: apt-get install wrk");
         }
         let images = images::ensure(sh, images::Fetch::default())?;
-        images.export(sh);
         sh.create_dir("target/xtask")?;
         sh.write_file("target/xtask/post.lua", POST_SCRIPT)?;
         let machine = machine(sh)?;
         let learner = learner::measure(sh, &images, self.runs, self.lab)?;
-        let (direct, queue, queue_only, ratios) = self.throughput(sh)?;
+        let (direct, queue, queue_only, ratios) = self.throughput(sh, &images)?;
         let report = Report {
             machine,
             duration_seconds: self.duration,
@@ -221,18 +220,25 @@ impl Bench {
         if self.save {
             sh.write_file(SAVED, &json)?;
             println!("wrote {SAVED}");
-            crate::codegen::Codegen { check: false }.run(sh)?;
+            // The book's tables, as `cargo xtask codegen` renders them from the saved report.
+            for (path, text) in report::rendered(&report) {
+                sh.write_file(path, text)?;
+                println!("wrote {path}");
+            }
         }
         Ok(())
     }
 
     /// Steps 04 and 05 side by side, measured in turn, run after run.
-    fn throughput(&self, sh: &Shell) -> anyhow::Result<(StepResults, StepResults, Queue, Ratios)> {
+    fn throughput(
+        &self,
+        sh: &Shell,
+        images: &images::Images,
+    ) -> anyhow::Result<(StepResults, StepResults, Queue, Ratios)> {
         let (direct, queue) = (Step::find(4)?, Step::find(5)?);
-        let on = |step: Step| On {
-            sh,
-            step,
-            project: format!("survey-bench-{:02}", step.number),
+        let on = |step: Step| {
+            let project = format!("survey-bench-{:02}", step.number);
+            Instance::with_images(sh, step, project, images.clone())
         };
         let (on_direct, on_queue) = (on(direct), on(queue));
         let ports = (free_port()?, free_port()?);
@@ -242,12 +248,12 @@ impl Bench {
             .and_then(|()| self.measure_side_by_side(&on_direct, &on_queue, ports));
         for on in [&on_direct, &on_queue] {
             eprintln!("==> step {}: down", on.step.number);
-            crate::step::down(on, true)?;
+            on.down(true)?;
         }
         result
     }
 
-    fn start(&self, on: &On<'_>, port: u16, workers: Option<u32>) -> anyhow::Result<()> {
+    fn start(&self, on: &Instance<'_>, port: u16, workers: Option<u32>) -> anyhow::Result<()> {
         eprintln!("\n==> step {}: up on 127.0.0.1:{port}", on.step.number);
         let up = Up {
             port,
@@ -256,15 +262,14 @@ impl Bench {
             // The image that ships is the one measured.
             profile: images::Profile::Release,
             public: false,
-            running: false,
         };
-        crate::step::up(on, up).map(|_| ())
+        on.up(up)
     }
 
     fn measure_side_by_side(
         &self,
-        direct: &On<'_>,
-        queue: &On<'_>,
+        direct: &Instance<'_>,
+        queue: &Instance<'_>,
         ports: (u16, u16),
     ) -> anyhow::Result<(StepResults, StepResults, Queue, Ratios)> {
         let urls = [
@@ -459,8 +464,8 @@ impl Bench {
     /// Rows per second the workers store from a backlog: stop them, queue answers, start them
     /// (without waiting for their healthchecks, which would overlap the draining), and time the
     /// queue until it is empty.
-    fn drain_rate(&self, on: &On<'_>, url: &str) -> anyhow::Result<f64> {
-        crate::step::scale(on, 0)?;
+    fn drain_rate(&self, on: &Instance<'_>, url: &str) -> anyhow::Result<f64> {
+        on.launcher().scale(on, 0)?;
         for _ in 0..2 {
             self.wrk(on.sh, url, Some("target/xtask/post.lua"))?;
         }
@@ -469,7 +474,7 @@ impl Bench {
         // Timed from the start command: the workers' start-up is counted too, so the rate
         // is, if anything, understated.
         let started = Instant::now();
-        crate::launch::compose(on)
+        crate::launch::compose(on)?
             .args(["up", "--detach", "--no-recreate", "--scale", &scale])
             .quiet()
             .ignore_stderr()
@@ -486,9 +491,9 @@ impl Bench {
 
     /// Recreates step 05's Redis with `appendfsync` set to `fsync`, then loads it for a
     /// discarded second while the app and workers reconnect.
-    fn redis_fsync(&self, on: &On<'_>, url: &str, fsync: &str) -> anyhow::Result<()> {
+    fn redis_fsync(&self, on: &Instance<'_>, url: &str, fsync: &str) -> anyhow::Result<()> {
         let _fsync = on.sh.push_env("REDIS_APPENDFSYNC", fsync);
-        crate::launch::compose(on)
+        crate::launch::compose(on)?
             .args(["up", "--detach", "--wait", "redis"])
             .quiet()
             .ignore_stderr()
@@ -508,9 +513,9 @@ impl Bench {
     }
 
     /// Entries waiting plus entries in a worker's hands.
-    fn queue_length(&self, on: &On<'_>) -> anyhow::Result<u64> {
+    fn queue_length(&self, on: &Instance<'_>) -> anyhow::Result<u64> {
         let length = on
-            .exec("redis", false, false)?
+            .exec(Service::Redis, Input::Closed)?
             .args(["redis-cli", "XLEN", "survey:answers"])
             .quiet()
             .read()?;
@@ -523,7 +528,7 @@ impl Bench {
     /// Postgres's own single-row INSERT rate at the same concurrency: inside the db container
     /// through its socket, or (`network`) from a container beside it on the project's
     /// network, as the app reaches it.
-    fn pgbench(&self, on: &On<'_>, network: bool) -> anyhow::Result<f64> {
+    fn pgbench(&self, on: &Instance<'_>, network: bool) -> anyhow::Result<f64> {
         let sh = on.sh;
         let (clients, duration) = (self.concurrency.to_string(), self.duration.to_string());
         let pgbench = format!(
@@ -531,17 +536,17 @@ impl Bench {
         );
         let pgbench: Vec<&str> = pgbench.split(' ').collect();
         let output = if network {
-            let db = on.container("db")?;
+            let db = on.container(Service::Db)?;
             let format = "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}";
             let net = cmd!(sh, "docker inspect --format {format} {db}").quiet().read()?;
-            let image = sh.var("POSTGRES_IMAGE")?;
+            let image = &on.images()?.postgres;
             cmd!(sh, "docker run --rm -i --network {net} --env PGPASSWORD=survey --entrypoint pgbench {image} -h db")
                 .args(&pgbench[1..])
                 .stdin(INSERT_SCRIPT)
                 .quiet()
                 .read()
         } else {
-            on.exec("db", true, false)?
+            on.exec(Service::Db, Input::Open)?
                 .args(&pgbench)
                 .stdin(INSERT_SCRIPT)
                 .quiet()
@@ -580,9 +585,9 @@ struct Beside {
 }
 
 impl Beside {
-    fn of(on: &On<'_>) -> anyhow::Result<Self> {
+    fn of(on: &Instance<'_>) -> anyhow::Result<Self> {
         let sh = on.sh;
-        let (app, db) = (on.container("app")?, on.container("db")?);
+        let (app, db) = (on.container(Service::App)?, on.container(Service::Db)?);
         let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}";
         let addresses = cmd!(sh, "docker inspect --format {format} {app}")
             .quiet()

@@ -4,8 +4,7 @@
 use anyhow::Context;
 use xshell::cmd;
 
-use super::{Launcher, On, Up, labelled};
-use crate::images::Images;
+use super::{Input, Instance, Launcher, Service, Up, labelled};
 
 /// The database as the hand-written commands set it up.
 const DB_ENV: [&str; 3] = [
@@ -21,7 +20,7 @@ pub struct ByHand;
 /// The commands that wire app and database by hand, each with what it does. The app goes
 /// first on purpose: it waits for its database by retrying.
 pub fn wiring<'a>(
-    on: &'a On<'_>,
+    on: &'a Instance<'_>,
     publish: &str,
     postgres: &str,
 ) -> [(xshell::Cmd<'a>, &'static str); 3] {
@@ -57,16 +56,18 @@ pub fn wiring<'a>(
 }
 
 impl Launcher for ByHand {
-    fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
+    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
         labelled::running(on)
     }
 
     /// On a running copy, only the app is replaced, and only if it changed: the database
     /// (and its answers) stays.
-    fn up(&self, on: &On<'_>, up: Up, images: &Images) -> anyhow::Result<()> {
+    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = on.runs_already(self, up.port)?;
+        on.build_app(up.profile)?;
         let publish = format!("127.0.0.1:{}:5000", up.port);
-        let [network, (app, what), db] = wiring(on, &publish, &images.postgres);
-        if up.running {
+        let [network, (app, what), db] = wiring(on, &publish, &on.images()?.postgres);
+        if running {
             labelled::replace_if_changed(on, "app", &publish, app).context(what)?;
         } else {
             for (command, what) in [network, (app, what), db] {
@@ -76,33 +77,32 @@ impl Launcher for ByHand {
         labelled::wait_healthy(on, &["db", "app"])
     }
 
-    fn down(&self, on: &On<'_>, _volumes: bool) -> anyhow::Result<()> {
+    fn down(&self, on: &Instance<'_>, _volumes: bool) -> anyhow::Result<()> {
         labelled::down(on)
     }
 
-    fn ps(&self, on: &On<'_>) -> anyhow::Result<()> {
+    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
         labelled::ps(on)
     }
 
-    fn logs(&self, on: &On<'_>, follow: bool) -> anyhow::Result<()> {
+    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
         labelled::logs(on, &["db", "app"], follow)
     }
 
-    fn container(&self, on: &On<'_>, service: &str) -> anyhow::Result<String> {
-        Ok(labelled::container(on, service))
+    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String> {
+        Ok(labelled::container(on, service.name()))
     }
 
     fn exec<'a>(
         &self,
-        on: &'a On<'_>,
-        service: &str,
-        stdin: bool,
-        tty: bool,
+        on: &'a Instance<'_>,
+        service: Service,
+        input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>> {
-        Ok(labelled::exec(on, service, stdin, tty))
+        Ok(labelled::exec(on, service.name(), input))
     }
 
-    fn lesson_commands(&self, on: &On<'_>) -> Vec<String> {
+    fn lesson_commands(&self, on: &Instance<'_>) -> Vec<String> {
         wiring(on, "127.0.0.1:2154:5000", crate::images::OFFICIAL_POSTGRES)
             .into_iter()
             .map(|(command, _)| command.to_string())

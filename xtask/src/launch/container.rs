@@ -3,18 +3,19 @@
 use anyhow::{Context, bail};
 use xshell::cmd;
 
-use super::{Launcher, On, Up, labelled};
-use crate::images::Images;
+use super::{Input, Instance, Launcher, Service, Up, labelled};
 
 /// One container, started with `docker run`.
 pub struct Container;
 
 impl Launcher for Container {
-    fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
+    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
         labelled::running(on)
     }
 
-    fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
+    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = on.runs_already(self, up.port)?;
+        on.build_app(up.profile)?;
         let (sh, app, image) = (on.sh, labelled::container(on, "app"), on.step.image(on.sh));
         let (label, publish) = (
             labelled::label_arg(on),
@@ -24,7 +25,7 @@ impl Launcher for Container {
             sh,
             "docker run --detach --name {app} --label {label} --publish {publish} --health-start-interval 100ms {image}"
         );
-        if up.running {
+        if running {
             labelled::replace_if_changed(on, "app", &publish, run)
         } else {
             run.ignore_stdout().run().map_err(Into::into)
@@ -33,32 +34,31 @@ impl Launcher for Container {
         labelled::wait_healthy(on, &["app"])
     }
 
-    fn down(&self, on: &On<'_>, _volumes: bool) -> anyhow::Result<()> {
+    fn down(&self, on: &Instance<'_>, _volumes: bool) -> anyhow::Result<()> {
         labelled::down(on)
     }
 
-    fn ps(&self, on: &On<'_>) -> anyhow::Result<()> {
+    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
         labelled::ps(on)
     }
 
-    fn logs(&self, on: &On<'_>, follow: bool) -> anyhow::Result<()> {
+    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
         labelled::logs(on, &["app"], follow)
     }
 
-    fn container(&self, on: &On<'_>, service: &str) -> anyhow::Result<String> {
-        Ok(labelled::container(on, service))
+    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String> {
+        Ok(labelled::container(on, service.name()))
     }
 
     fn exec<'a>(
         &self,
-        on: &'a On<'_>,
-        service: &str,
-        stdin: bool,
-        tty: bool,
+        on: &'a Instance<'_>,
+        service: Service,
+        input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>> {
-        if service != "app" {
+        if service != Service::App {
             bail!("step {} runs only the app container", on.step.number);
         }
-        Ok(labelled::exec(on, service, stdin, tty))
+        Ok(labelled::exec(on, service.name(), input))
     }
 }

@@ -5,26 +5,26 @@ use std::time::Duration;
 
 use xshell::cmd;
 
-use super::On;
+use super::{Input, Instance};
 
-fn label(on: &On<'_>) -> String {
+fn label(on: &Instance<'_>) -> String {
     format!("label=survey.project={}", on.project)
 }
 
 /// `docker run` options that put the label on a container or network.
-pub fn label_arg(on: &On<'_>) -> String {
+pub fn label_arg(on: &Instance<'_>) -> String {
     format!("survey.project={}", on.project)
 }
 
 /// Removes every labelled container (with its anonymous volumes: these steps keep nothing)
 /// and network.
-pub fn down(on: &On<'_>) -> anyhow::Result<()> {
+pub fn down(on: &Instance<'_>) -> anyhow::Result<()> {
     remove_containers(on)?;
     remove_networks(on)
 }
 
 /// Removes every labelled container, with its anonymous volumes.
-pub fn remove_containers(on: &On<'_>) -> anyhow::Result<()> {
+pub fn remove_containers(on: &Instance<'_>) -> anyhow::Result<()> {
     let (sh, label) = (on.sh, label(on));
     let ids = cmd!(sh, "docker ps --all --quiet --filter {label}")
         .quiet()
@@ -39,7 +39,7 @@ pub fn remove_containers(on: &On<'_>) -> anyhow::Result<()> {
 }
 
 /// Removes every labelled network.
-pub fn remove_networks(on: &On<'_>) -> anyhow::Result<()> {
+pub fn remove_networks(on: &Instance<'_>) -> anyhow::Result<()> {
     let (sh, label) = (on.sh, label(on));
     let networks = cmd!(sh, "docker network ls --quiet --filter {label}")
         .quiet()
@@ -54,7 +54,7 @@ pub fn remove_networks(on: &On<'_>) -> anyhow::Result<()> {
 }
 
 /// Whether any labelled container exists, running or not.
-pub fn running(on: &On<'_>) -> anyhow::Result<bool> {
+pub fn running(on: &Instance<'_>) -> anyhow::Result<bool> {
     let (sh, label) = (on.sh, label(on));
     let ids = cmd!(sh, "docker ps --all --quiet --filter {label}")
         .quiet()
@@ -64,7 +64,7 @@ pub fn running(on: &On<'_>) -> anyhow::Result<bool> {
 
 /// Whether `service`'s container runs, from `image` as it is now, published as `publish`
 /// (`127.0.0.1:PORT:5000`): if not, `up` replaces it.
-pub fn is_current(on: &On<'_>, service: &str, image: &str, publish: &str) -> bool {
+pub fn is_current(on: &Instance<'_>, service: &str, image: &str, publish: &str) -> bool {
     let (sh, name) = (on.sh, container(on, service));
     let format = "{{.Image}} {{.State.Running}} {{range $port, $to := .HostConfig.PortBindings}}{{range $to}}{{.HostIp}}:{{.HostPort}}:{{$port}}{{end}}{{end}}";
     let Ok(state) = cmd!(sh, "docker inspect --format {format} {name}")
@@ -85,7 +85,7 @@ pub fn is_current(on: &On<'_>, service: &str, image: &str, publish: &str) -> boo
 /// Replaces `service`'s container if it is not current (see [`is_current`]) with what
 /// `run` starts, and says which it did.
 pub fn replace_if_changed(
-    on: &On<'_>,
+    on: &Instance<'_>,
     service: &str,
     publish: &str,
     run: xshell::Cmd<'_>,
@@ -104,7 +104,7 @@ pub fn replace_if_changed(
 }
 
 /// `docker ps` of the labelled containers.
-pub fn ps(on: &On<'_>) -> anyhow::Result<()> {
+pub fn ps(on: &Instance<'_>) -> anyhow::Result<()> {
     let (sh, label) = (on.sh, label(on));
     let format = "table {{.Names}}\t{{.Image}}\t{{.Status}}\t{{.Ports}}";
     cmd!(sh, "docker ps --all --filter {label} --format {format}").run()?;
@@ -112,7 +112,7 @@ pub fn ps(on: &On<'_>) -> anyhow::Result<()> {
 }
 
 /// `docker logs` of each of `services` that exists.
-pub fn logs(on: &On<'_>, services: &[&str], follow: bool) -> anyhow::Result<()> {
+pub fn logs(on: &Instance<'_>, services: &[&str], follow: bool) -> anyhow::Result<()> {
     let (sh, follow) = (on.sh, follow.then_some("--follow"));
     for service in services {
         let name = container(on, service);
@@ -124,21 +124,19 @@ pub fn logs(on: &On<'_>, services: &[&str], follow: bool) -> anyhow::Result<()> 
 }
 
 /// The container of `service`: these launchers name it PROJECT-SERVICE.
-pub fn container(on: &On<'_>, service: &str) -> String {
+pub fn container(on: &Instance<'_>, service: &str) -> String {
     format!("{}-{service}", on.project)
 }
 
 /// Waits for `services`' containers to be healthy.
-pub fn wait_healthy(on: &On<'_>, services: &[&str]) -> anyhow::Result<()> {
+pub fn wait_healthy(on: &Instance<'_>, services: &[&str]) -> anyhow::Result<()> {
     let names: Vec<String> = services.iter().map(|s| container(on, s)).collect();
     crate::docker::wait_healthy(on.sh, &names, Duration::from_secs(120))
 }
 
 /// `docker exec` into `service`'s container.
-pub fn exec<'a>(on: &'a On<'_>, service: &str, stdin: bool, tty: bool) -> xshell::Cmd<'a> {
+pub fn exec<'a>(on: &'a Instance<'_>, service: &str, input: Input) -> xshell::Cmd<'a> {
     let name = container(on, service);
-    let sh = on.sh;
-    let stdin = stdin.then_some("--interactive");
-    let tty = tty.then_some("--tty");
-    cmd!(sh, "docker exec {stdin...} {tty...} {name}")
+    let (sh, options) = (on.sh, input.exec_options());
+    cmd!(sh, "docker exec {options...} {name}")
 }

@@ -1,48 +1,183 @@
 //! How a step runs. Each way of launching is a module behind one small interface,
-//! [`Launcher`]; `step.rs` does what every step shares (checks, images, the closing message)
-//! and asks the step's launcher for the rest.
+//! [`Launcher`]; `step.rs` does what every step shares (checks, the closing message) and asks
+//! the step's launcher for the rest. A launcher's `up` owns the whole of it: whether the copy
+//! runs already, building the app image, starting, waiting until it is healthy.
+//!
+//! - `container.rs`: step 01, one `docker run`.
+//! - `by_hand.rs`: step 02, a network and two `docker run`s (`labelled.rs`: what both share).
+//! - `compose/`: steps 03 to 05, a Compose file.
+//! - `stack/`: step 06, a Swarm stack on this engine; `stack/lab/`: step 07, the same stack on
+//!   a lab of engines in containers.
 
 mod by_hand;
 mod compose;
 mod container;
-mod lab;
-mod lab_network;
 mod labelled;
 mod stack;
-mod swarm;
 
-pub use compose::command as compose;
+pub use compose::configured as compose;
+pub use stack::swarm;
+
+use std::cell::OnceCell;
 
 use anyhow::bail;
 use xshell::Shell;
 
 use crate::{
-    images::{Images, Profile, Progress},
-    steps::Step,
+    images::{Fetch, Images, Profile, Progress},
+    steps::{Launch, Step},
 };
 
-/// One copy of a step, named `project` (its containers, network, Compose project or stack).
-pub struct On<'a> {
+/// One copy of a step, named `project` (its containers, network, Compose project or stack),
+/// whether it runs yet or not.
+pub struct Instance<'a> {
     pub sh: &'a Shell,
     pub step: Step,
     pub project: String,
+    /// The images it runs, found (or made) the first time a command needs them.
+    images: OnceCell<Images>,
 }
 
-impl On<'_> {
+impl<'a> Instance<'a> {
+    pub fn new(sh: &'a Shell, step: Step, project: String) -> Self {
+        Self {
+            sh,
+            step,
+            project,
+            images: OnceCell::new(),
+        }
+    }
+
+    /// A copy that runs `images`, already found.
+    pub fn with_images(sh: &'a Shell, step: Step, project: String, images: Images) -> Self {
+        let instance = Self::new(sh, step, project);
+        let _ = instance.images.set(images);
+        instance
+    }
+
+    /// The images this copy runs: official, or their offline stand-ins.
+    pub fn images(&self) -> anyhow::Result<&Images> {
+        if let Some(images) = self.images.get() {
+            return Ok(images);
+        }
+        let images = crate::images::ensure(self.sh, Fetch::default())?;
+        Ok(self.images.get_or_init(|| images))
+    }
+
     /// The launcher of this step.
     pub fn launcher(&self) -> &'static dyn Launcher {
-        self.step.launch.launcher()
+        launcher(self.step.launch)
+    }
+
+    /// Builds and starts this copy, or brings a running one up to date (see
+    /// [`Launcher::up`]); the app image a rebuild replaced goes, unless something still uses it.
+    pub fn up(&self, up: Up) -> anyhow::Result<()> {
+        let image = self.step.image(self.sh);
+        let old = crate::images::id(self.sh, &image);
+        self.launcher().up(self, up)?;
+        crate::images::remove_replaced(self.sh, old, &image);
+        Ok(())
+    }
+
+    /// Stops and removes this copy; its named volumes go only with `volumes`.
+    pub fn down(&self, volumes: bool) -> anyhow::Result<()> {
+        self.launcher().down(self, volumes)
     }
 
     /// The (first) container of `service`.
-    pub fn container(&self, service: &str) -> anyhow::Result<String> {
+    pub fn container(&self, service: Service) -> anyhow::Result<String> {
         self.launcher().container(self, service)
     }
 
     /// A command that runs in the container of `service` (append the program and its
-    /// arguments); `stdin` keeps standard input open, `tty` gives it a terminal.
-    pub fn exec(&self, service: &str, stdin: bool, tty: bool) -> anyhow::Result<xshell::Cmd<'_>> {
-        self.launcher().exec(self, service, stdin, tty)
+    /// arguments), with `input`.
+    pub fn exec(&self, service: Service, input: Input) -> anyhow::Result<xshell::Cmd<'_>> {
+        self.launcher().exec(self, service, input)
+    }
+
+    /// Builds the step's app image from its Dockerfile with `profile`, showing progress.
+    fn build_app(&self, profile: Profile) -> anyhow::Result<()> {
+        crate::images::build_app(
+            self.sh,
+            &self.step,
+            self.images()?,
+            profile,
+            Progress::Shown,
+        )
+    }
+
+    /// Whether this copy runs already (`launcher` says): if so, says that `up` brings it up
+    /// to date; if not, checks that `port` is free for it.
+    fn runs_already(&self, launcher: &dyn Launcher, port: u16) -> anyhow::Result<bool> {
+        let running = launcher.running(self)?;
+        if running {
+            println!(
+                "{} is running: bringing it up to date (only what changed is replaced).",
+                self.project
+            );
+        } else {
+            crate::docker::require_free_port(port)?;
+        }
+        Ok(running)
+    }
+}
+
+/// A service of the steps, by its name in their files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Proxy,
+    App,
+    Worker,
+    Redis,
+    Db,
+}
+
+impl Service {
+    /// Every service, in the order their logs are shown.
+    pub const ALL: [Service; 5] = [
+        Service::Proxy,
+        Service::App,
+        Service::Worker,
+        Service::Redis,
+        Service::Db,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Proxy => "proxy",
+            Self::App => "app",
+            Self::Worker => "worker",
+            Self::Redis => "redis",
+            Self::Db => "db",
+        }
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a command run in a container reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Nothing: its output is what is wanted.
+    Closed,
+    /// What it is given (a script, a dump).
+    Open,
+    /// A terminal: a learner types at it.
+    Terminal,
+}
+
+impl Input {
+    /// `docker exec`'s options for it.
+    fn exec_options(self) -> &'static [&'static str] {
+        match self {
+            Self::Closed => &[],
+            Self::Open => &["--interactive"],
+            Self::Terminal => &["--interactive", "--tty"],
+        }
     }
 }
 
@@ -56,79 +191,68 @@ pub struct Up {
     /// How many nodes, where the step runs a lab of them (`None`: its default).
     pub nodes: Option<u32>,
     /// The Cargo profile the app image is built with.
-    pub profile: crate::images::Profile,
+    pub profile: Profile,
     /// Publish on every interface, not 127.0.0.1 alone (where the step offers it).
     pub public: bool,
-    /// Whether this copy already runs: `up` then brings it up to date.
-    pub running: bool,
 }
 
 /// One way of running a step: `docker run`, hand-wired containers, Compose, a Swarm stack.
 pub trait Launcher: Sync {
-    /// Builds the step's app image (the base images are in `images`).
-    fn build(&self, on: &On<'_>, images: &Images, profile: Profile) -> anyhow::Result<()> {
-        crate::images::build_app(on.sh, &on.step, images, profile, Progress::Shown)
-    }
-
-    /// Whether `up` builds the app image itself (Compose does, from the file's `build:`);
-    /// otherwise the runner builds it first.
-    fn builds_in_up(&self) -> bool {
-        false
+    /// Builds the step's app image (`step N build`).
+    fn build(&self, on: &Instance<'_>, profile: Profile) -> anyhow::Result<()> {
+        on.build_app(profile)
     }
 
     /// Whether this copy exists (`up` then replaces only what changed).
-    fn running(&self, on: &On<'_>) -> anyhow::Result<bool>;
+    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool>;
 
-    /// Starts the step, its images built, and waits until it is healthy; if it runs
-    /// (`up.running`), replaces only what changed.
-    fn up(&self, on: &On<'_>, up: Up, images: &Images) -> anyhow::Result<()>;
+    /// Builds what the step runs and starts it, or brings a running copy up to date (only
+    /// what changed is replaced), and waits until it is healthy.
+    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()>;
 
     /// Stops and removes it; named volumes go only with `volumes`.
-    fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()>;
+    fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()>;
 
     /// Lists what runs.
-    fn ps(&self, on: &On<'_>) -> anyhow::Result<()>;
+    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()>;
 
     /// Shows the logs.
-    fn logs(&self, on: &On<'_>, follow: bool) -> anyhow::Result<()>;
+    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()>;
 
     /// The (first) container of `service`.
-    fn container(&self, on: &On<'_>, service: &str) -> anyhow::Result<String>;
+    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String>;
 
-    /// A command that runs in `service`'s container (see [`On::exec`]).
+    /// A command that runs in `service`'s container (see [`Instance::exec`]).
     fn exec<'a>(
         &self,
-        on: &'a On<'_>,
-        service: &str,
-        stdin: bool,
-        tty: bool,
+        on: &'a Instance<'_>,
+        service: Service,
+        input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>>;
 
-    /// Sets the number of workers of a running copy.
-    fn scale(&self, on: &On<'_>, workers: u32) -> anyhow::Result<()> {
+    /// Sets the number of workers of a running copy (steps whose catalogue entry has
+    /// workers).
+    fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
         let _ = workers;
         bail!("step {} cannot be scaled", on.step.number)
     }
 
     /// Rolls out a new version of the app (`broken`: one that never gets healthy, to watch
-    /// it rolled back).
-    fn update(&self, on: &On<'_>, broken: bool) -> anyhow::Result<()> {
+    /// it rolled back), on steps whose catalogue entry has rolling updates.
+    fn update(&self, on: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
         let _ = broken;
-        bail!("step {} has no rolling updates; step 6 has", on.step.number)
+        bail!("step {} has no rolling updates", on.step.number)
     }
 
-    /// Drains, activates or kills a node of a multi-node swarm.
-    fn node(&self, on: &On<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
+    /// Drains, activates or kills a node, on steps whose catalogue entry has nodes.
+    fn node(&self, on: &Instance<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
         let _ = (op, name);
-        bail!(
-            "step {} runs on one node; step 7 has several",
-            on.step.number
-        )
+        bail!("step {} runs on one node", on.step.number)
     }
 
     /// The commands that are this step's lesson when it has no file of its own to show
     /// (`step N diff` prints them).
-    fn lesson_commands(&self, on: &On<'_>) -> Vec<String> {
+    fn lesson_commands(&self, on: &Instance<'_>) -> Vec<String> {
         let _ = on;
         Vec::new()
     }
@@ -146,30 +270,13 @@ pub enum NodeOp {
     Kill,
 }
 
-/// How a step is launched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Launch {
-    /// One container, `docker run` (step 01).
-    Container,
-    /// App and database wired by hand: a network and two `docker run`s (step 02).
-    ByHand,
-    /// A Compose file under `compose/` (steps 03 to 05).
-    Compose,
-    /// A Swarm stack, `docker stack deploy` of a file under `compose/` (step 06).
-    Stack,
-    /// A lab of Docker-in-Docker nodes in one swarm, then a stack on it (step 07).
-    Lab,
-}
-
-impl Launch {
-    /// The module that knows how.
-    pub fn launcher(self) -> &'static dyn Launcher {
-        match self {
-            Self::Container => &container::Container,
-            Self::ByHand => &by_hand::ByHand,
-            Self::Compose => &compose::Compose,
-            Self::Stack => &stack::Stack,
-            Self::Lab => &lab::Lab,
-        }
+/// The module that knows how to launch as `launch` says.
+pub fn launcher(launch: Launch) -> &'static dyn Launcher {
+    match launch {
+        Launch::Container => &container::Container,
+        Launch::ByHand => &by_hand::ByHand,
+        Launch::Compose => &compose::Compose,
+        Launch::Stack => &stack::Stack,
+        Launch::Lab => &stack::lab::Lab,
     }
 }

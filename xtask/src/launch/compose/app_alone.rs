@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context, bail};
 use xshell::cmd;
 
-use super::{command, containers, listed, whole};
-use crate::launch::On;
+use super::{containers, for_up, listed, whole};
+use crate::launch::{Instance, Up};
 
 /// What runs, when the app's services alone may need replacing.
 pub struct AppAlone {
@@ -33,10 +33,11 @@ impl AppAlone {
     /// step's image runs healthy, one container each, with the configuration the file gives it
     /// now (Compose keeps a hash of it in a label; `config --hash` gives the file's). `None`
     /// when anything else differs or cannot be told.
-    pub fn find(on: &On<'_>) -> Option<Self> {
+    pub fn find(on: &Instance<'_>, up: &Up) -> Option<Self> {
         let sh = on.sh;
         // Probes: when one fails, Compose's own `up` weighs every service.
-        let wanted = command(on)
+        let wanted = for_up(on, up)
+            .ok()?
             .args(["config", "--hash", "*"])
             .quiet()
             .ignore_stderr()
@@ -98,7 +99,7 @@ impl AppAlone {
 
     /// Replaces the app's services alone (with `scale`), if their image changed, and waits
     /// until they are healthy.
-    pub fn replace(&self, on: &On<'_>, scale: &[&str]) -> anyhow::Result<()> {
+    pub fn replace(&self, on: &Instance<'_>, up: &Up, scale: &[&str]) -> anyhow::Result<()> {
         let sh = on.sh;
         println!(
             "The rest ({}) runs as the file says, and is healthy: only the app's services can have changed.",
@@ -106,7 +107,7 @@ impl AppAlone {
         );
         let mut build = Some("--build");
         if self.started_with_the_rest {
-            command(on)
+            for_up(on, up)?
                 .arg("build")
                 .args(&self.services)
                 .run()
@@ -114,7 +115,7 @@ impl AppAlone {
             let built = crate::images::id(sh, &on.step.image(sh)).unwrap_or_default();
             if self.running_images.iter().all(|id| *id == built) {
                 println!("The app's image did not change.");
-                return whole(on, &[], scale);
+                return whole(on, up, &[], scale);
             }
             build = None;
         }
@@ -123,7 +124,7 @@ impl AppAlone {
             self.services.join(", "),
             self.others.join(", ")
         );
-        command(on)
+        for_up(on, up)?
             .args(["up", "--detach", "--no-deps"])
             .args(build)
             .args(scale)
@@ -146,7 +147,7 @@ fn tagged(image: String) -> String {
 }
 
 /// The containers of `services`.
-fn service_containers(on: &On<'_>, services: &[String]) -> anyhow::Result<Vec<String>> {
+fn service_containers(on: &Instance<'_>, services: &[String]) -> anyhow::Result<Vec<String>> {
     let listed = listed(on, "{{.Names}} {{.Label \"com.docker.compose.service\"}}")?;
     Ok(listed
         .lines()

@@ -5,36 +5,49 @@ mod app_alone;
 use anyhow::Context;
 use xshell::cmd;
 
-use super::{Launcher, On, Up};
-use crate::images::{Images, Profile};
+use super::{Input, Instance, Launcher, Service, Up};
+use crate::images::Profile;
 
 /// A Compose project.
 pub struct Compose;
 
-/// `docker compose -f FILE -p PROJECT`, ready for its subcommand.
-pub fn command<'a>(on: &'a On<'_>) -> xshell::Cmd<'a> {
+/// `docker compose -f FILE -p PROJECT`, ready for a subcommand that needs no image names
+/// (`ps`, `logs`, `exec`, `down`).
+pub fn command<'a>(on: &'a Instance<'_>) -> xshell::Cmd<'a> {
     let (sh, file, project) = (on.sh, on.step.compose_file(), &on.project);
     // Without it, every build first asks git about the checkout (a tenth of a second), for
     // provenance that an image in Docker's own store does not keep.
     cmd!(sh, "docker compose -f {file} -p {project}").env("BUILDX_GIT_INFO", "0")
 }
 
+/// [`command`] with the images the file names set in its environment, for a subcommand that
+/// builds, starts or compares services (`build`, `up`, `config`).
+pub fn configured<'a>(on: &'a Instance<'_>) -> anyhow::Result<xshell::Cmd<'a>> {
+    Ok(command(on).envs(on.images()?.vars()))
+}
+
+/// [`configured`] for `up` (and its `build`): the port and the profile too.
+fn for_up<'a>(on: &'a Instance<'_>, up: &Up) -> anyhow::Result<xshell::Cmd<'a>> {
+    let (profile, name) = up.profile.var();
+    Ok(configured(on)?
+        .env("SURVEY_PORT", up.port.to_string())
+        .env(profile, name))
+}
+
 impl Launcher for Compose {
     /// Compose builds the image from the file's `build:` section: part of the lesson.
-    fn build(&self, on: &On<'_>, _images: &Images, _profile: Profile) -> anyhow::Result<()> {
+    fn build(&self, on: &Instance<'_>, profile: Profile) -> anyhow::Result<()> {
         crate::docker::require_compose_v2(on.sh)?;
-        command(on)
+        let (variable, name) = profile.var();
+        configured(on)?
+            .env(variable, name)
             .args(["build", "app"])
             .run()
             .context("building the app image")
     }
 
-    fn builds_in_up(&self) -> bool {
-        true
-    }
-
     /// Any container of the project, running or not.
-    fn running(&self, on: &On<'_>) -> anyhow::Result<bool> {
+    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
         Ok(!containers(on)?.is_empty())
     }
 
@@ -42,19 +55,21 @@ impl Launcher for Compose {
     /// is compiled again, nothing else), compares each service with what runs, and recreates
     /// only what changed. When the step runs and nothing but the app's services can have
     /// changed, they are replaced alone (see [`app_alone`]).
-    fn up(&self, on: &On<'_>, up: Up, _images: &Images) -> anyhow::Result<()> {
-        let _port = on.sh.push_env("SURVEY_PORT", up.port.to_string());
+    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = on.runs_already(self, up.port)?;
         let scale = up.workers.map(|n| format!("worker={n}"));
         let scale: Vec<&str> = scale.iter().flat_map(|s| ["--scale", s.as_str()]).collect();
-        let alone = if up.running {
-            app_alone::AppAlone::find(on)
+        let alone = if running {
+            app_alone::AppAlone::find(on, &up)
         } else {
             None
         };
         let started = match alone {
             // Its wait shows the log of a container that does not get healthy.
-            Some(app) => app.replace(on, &scale),
-            None => whole(on, &["--build"], &scale).inspect_err(|_| show_what_is_not_healthy(on)),
+            Some(app) => app.replace(on, &up, &scale),
+            None => {
+                whole(on, &up, &["--build"], &scale).inspect_err(|_| show_what_is_not_healthy(on))
+            }
         };
         if started.is_err() {
             crate::docker::require_compose_v2(on.sh)?;
@@ -67,7 +82,7 @@ impl Launcher for Compose {
         })
     }
 
-    fn down(&self, on: &On<'_>, volumes: bool) -> anyhow::Result<()> {
+    fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
         crate::docker::require_compose_v2(on.sh)?;
         let anonymous = anonymous_volumes(on)?;
         if !volumes {
@@ -106,12 +121,12 @@ impl Launcher for Compose {
         Ok(())
     }
 
-    fn ps(&self, on: &On<'_>) -> anyhow::Result<()> {
+    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
         command(on).arg("ps").run()?;
         Ok(())
     }
 
-    fn logs(&self, on: &On<'_>, follow: bool) -> anyhow::Result<()> {
+    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
         command(on)
             .arg("logs")
             .args(follow.then_some("--follow"))
@@ -120,30 +135,28 @@ impl Launcher for Compose {
     }
 
     /// Compose numbers a service's containers from 1.
-    fn container(&self, on: &On<'_>, service: &str) -> anyhow::Result<String> {
+    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String> {
         Ok(format!("{}-{service}-1", on.project))
     }
 
     fn exec<'a>(
         &self,
-        on: &'a On<'_>,
-        service: &str,
-        stdin: bool,
-        tty: bool,
+        on: &'a Instance<'_>,
+        service: Service,
+        input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>> {
         // Compose gives exec a terminal unless told not to (-T).
-        let no_tty = (!tty).then_some("-T");
-        let stdin = stdin.then_some("--interactive");
-        Ok(command(on)
-            .arg("exec")
-            .args(stdin)
-            .args(no_tty)
-            .arg(service))
+        let options: &[&str] = match input {
+            Input::Closed => &["-T"],
+            Input::Open => &["--interactive", "-T"],
+            Input::Terminal => &["--interactive"],
+        };
+        Ok(command(on).arg("exec").args(options).arg(service.name()))
     }
 
-    fn scale(&self, on: &On<'_>, workers: u32) -> anyhow::Result<()> {
+    fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
         let scale = format!("worker={workers}");
-        command(on)
+        configured(on)?
             .args([
                 "up",
                 "--detach",
@@ -158,7 +171,7 @@ impl Launcher for Compose {
 }
 
 /// The project's service containers, running or not (IDs).
-fn containers(on: &On<'_>) -> anyhow::Result<Vec<String>> {
+fn containers(on: &Instance<'_>) -> anyhow::Result<Vec<String>> {
     let ids = listed(on, "{{.ID}}")?;
     Ok(ids.split_whitespace().map(str::to_owned).collect())
 }
@@ -166,7 +179,7 @@ fn containers(on: &On<'_>) -> anyhow::Result<Vec<String>> {
 /// A line in `format` for each of the project's service containers, running or not, asked of
 /// the engine by Compose's labels (quicker than starting Compose). Containers of
 /// `docker compose run` are left out.
-fn listed(on: &On<'_>, format: &str) -> anyhow::Result<String> {
+fn listed(on: &Instance<'_>, format: &str) -> anyhow::Result<String> {
     let sh = on.sh;
     let project = format!("label=com.docker.compose.project={}", on.project);
     let service = "label=com.docker.compose.oneoff=False";
@@ -181,7 +194,7 @@ fn listed(on: &On<'_>, format: &str) -> anyhow::Result<String> {
 
 /// The anonymous volumes (made for a VOLUME of an image, not named in the file) that the
 /// project's containers mount.
-fn anonymous_volumes(on: &On<'_>) -> anyhow::Result<Vec<String>> {
+fn anonymous_volumes(on: &Instance<'_>) -> anyhow::Result<Vec<String>> {
     let sh = on.sh;
     let ids = containers(on)?;
     if ids.is_empty() {
@@ -207,8 +220,8 @@ fn anonymous_volumes(on: &On<'_>) -> anyhow::Result<Vec<String>> {
 
 /// `up --detach --wait` of every service, with `extra` options: Compose replaces what
 /// changed and waits until all are healthy.
-fn whole(on: &On<'_>, extra: &[&str], scale: &[&str]) -> anyhow::Result<()> {
-    command(on)
+fn whole(on: &Instance<'_>, up: &Up, extra: &[&str], scale: &[&str]) -> anyhow::Result<()> {
+    for_up(on, up)?
         .arg("up")
         .args(extra)
         .args(["--detach", "--wait"])
@@ -219,7 +232,7 @@ fn whole(on: &On<'_>, extra: &[&str], scale: &[&str]) -> anyhow::Result<()> {
 
 /// After a failed `up`: for each container that is not running healthy, its state, what its
 /// last health check said, and the end of its log, so the reason is on screen.
-fn show_what_is_not_healthy(on: &On<'_>) {
+fn show_what_is_not_healthy(on: &Instance<'_>) {
     let sh = on.sh;
     let format = "{{.Name}}\t{{.State}}\t{{.Health}}";
     let Ok(listed) = command(on)

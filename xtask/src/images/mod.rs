@@ -4,12 +4,19 @@
 //! Rust builder with this machine's toolchain. The Dockerfiles and Compose files are the same
 //! either way: they take the image names from variables.
 
-use std::{path::Path, time::Instant};
+use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use xshell::{Shell, cmd};
 
 use crate::{docker, steps::Step};
+
+mod official_names;
+mod stand_ins;
+
+pub use official_names::OfficialNames;
+pub use stand_ins::ensure_base;
+use stand_ins::{build_builder, build_stand_in, builder_tag};
 
 /// The official images, the defaults in the Dockerfiles and Compose files.
 const OFFICIAL_BUILDER: &str = "rust:1.95-slim-bookworm";
@@ -82,12 +89,14 @@ impl ImagesCmd {
 }
 
 impl Images {
-    /// Sets the variables the Dockerfiles and Compose files read, for every command `sh` runs.
-    pub fn export(&self, sh: &Shell) {
-        sh.set_var("BUILDER_IMAGE", &self.builder);
-        sh.set_var("POSTGRES_IMAGE", &self.postgres);
-        sh.set_var("REDIS_IMAGE", &self.redis);
-        sh.set_var("HAPROXY_IMAGE", &self.haproxy);
+    /// The variables the Dockerfiles and Compose files read, for a command's own environment.
+    pub fn vars(&self) -> [(&'static str, &str); 4] {
+        [
+            ("BUILDER_IMAGE", &self.builder),
+            ("POSTGRES_IMAGE", &self.postgres),
+            ("REDIS_IMAGE", &self.redis),
+            ("HAPROXY_IMAGE", &self.haproxy),
+        ]
     }
 }
 
@@ -120,10 +129,9 @@ impl Profile {
         }
     }
 
-    /// Sets what the Compose files pass to the Dockerfile as PROFILE, for every command `sh`
-    /// runs.
-    pub fn export(self, sh: &Shell) {
-        sh.set_var("SURVEY_PROFILE", self.name());
+    /// The variable the Compose files pass to the Dockerfile as PROFILE, and its value.
+    pub fn var(self) -> (&'static str, &'static str) {
+        ("SURVEY_PROFILE", self.name())
     }
 }
 
@@ -230,54 +238,6 @@ pub fn ensure(sh: &Shell, fetch: Fetch) -> anyhow::Result<Images> {
     })
 }
 
-/// The images in use under their official names, as a machine with Docker Hub has them, for
-/// a test run: each stand-in in use is tagged with its official image's name (an official
-/// image that is here already is left as it is), so that the tests run in official-image mode
-/// find them by those names, through the runner's own choice, with no variable set. The tags
-/// made are removed on drop, Ctrl-C included (the test run holds it).
-#[derive(Debug)]
-pub struct OfficialNames {
-    made: Vec<&'static str>,
-}
-
-impl OfficialNames {
-    pub fn tag(sh: &Shell, images: &Images, lab: &LabImages) -> anyhow::Result<Self> {
-        let here = Here::list(sh)?;
-        let pairs = [
-            (&images.builder, OFFICIAL_BUILDER),
-            (&images.postgres, OFFICIAL_POSTGRES),
-            (&images.redis, OFFICIAL_REDIS),
-            (&images.haproxy, OFFICIAL_HAPROXY),
-            (&lab.node, OFFICIAL_DIND),
-            (&lab.registry, OFFICIAL_REGISTRY),
-        ];
-        let mut names = Self { made: Vec::new() };
-        for (in_use, official) in pairs {
-            if here.has(official) {
-                continue;
-            }
-            cmd!(sh, "docker tag {in_use} {official}")
-                .run()
-                .with_context(|| format!("naming {in_use} {official}"))?;
-            names.made.push(official);
-        }
-        Ok(names)
-    }
-}
-
-impl Drop for OfficialNames {
-    fn drop(&mut self) {
-        if self.made.is_empty() {
-            return;
-        }
-        let made = &self.made;
-        // The stand-ins keep their own names: only these go.
-        if let Ok(sh) = Shell::new() {
-            let _ = cmd!(sh, "docker image rm {made...}").ignore_stdout().run();
-        }
-    }
-}
-
 /// The images of step 07's lab.
 #[derive(Debug, Clone)]
 pub struct LabImages {
@@ -285,6 +245,17 @@ pub struct LabImages {
     pub node: String,
     /// The registry the nodes pull the stack's images from.
     pub registry: String,
+}
+
+impl LabImages {
+    /// The variables that name them, which [`ensure_lab`] reads, for a command's own
+    /// environment.
+    pub fn vars(&self) -> [(&'static str, &str); 2] {
+        [
+            ("DIND_IMAGE", &self.node),
+            ("REGISTRY_IMAGE", &self.registry),
+        ]
+    }
 }
 
 /// Finds or makes the lab's images (only step 07 needs them; DIND_IMAGE and REGISTRY_IMAGE
@@ -363,125 +334,4 @@ impl Here {
             self.0.contains(&format!("{image}:latest"))
         }
     }
-}
-
-fn exists(sh: &Shell, image: &str) -> bool {
-    crate::docker::succeeds(cmd!(sh, "docker image inspect {image}"))
-}
-
-/// A minimal Debian bookworm made by debootstrap and imported as an image (about a minute);
-/// returns its name.
-pub fn ensure_base(sh: &Shell, rebuild: bool) -> anyhow::Result<&'static str> {
-    if exists(sh, OFFLINE_BASE) && !rebuild {
-        return Ok(OFFLINE_BASE);
-    }
-    if !crate::docker::succeeds(cmd!(sh, "debootstrap --version")) {
-        bail!("building the offline base image needs debootstrap: apt-get install debootstrap");
-    }
-    let work = sh.current_dir().join("target/xtask");
-    let (rootfs, tarball, log) = (
-        work.join("rootfs"),
-        work.join("rootfs.tar"),
-        work.join("debootstrap.log"),
-    );
-    let _ = sh.remove_path(&rootfs);
-    sh.create_dir(&rootfs)?;
-    eprintln!(
-        "$ debootstrap --variant=minbase bookworm {} http://deb.debian.org/debian   (about a minute; log: {})",
-        rootfs.display(),
-        log.display()
-    );
-    let log_file =
-        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-    let status = std::process::Command::new("debootstrap")
-        .args(["--variant=minbase", "bookworm"])
-        .arg(&rootfs)
-        .arg("http://deb.debian.org/debian")
-        .stdout(log_file.try_clone()?)
-        .stderr(log_file)
-        .status()
-        .context("running debootstrap")?;
-    if !status.success() {
-        bail!(
-            "debootstrap failed (it needs root and Debian's mirror); see {}",
-            log.display()
-        );
-    }
-    // debootstrap leaves the packages it installed in apt's cache: ~80 MB no image needs.
-    for cache in ["var/cache/apt/archives", "var/lib/apt/lists"] {
-        for entry in sh.read_dir(rootfs.join(cache)).unwrap_or_default() {
-            if entry.is_file() {
-                sh.remove_path(entry)?;
-            }
-        }
-    }
-    let cmd_change = r#"CMD ["bash"]"#;
-    let result = cmd!(sh, "tar -C {rootfs} -cf {tarball} .")
-        .run()
-        .and_then(|()| {
-            cmd!(
-                sh,
-                "docker import --change {cmd_change} {tarball} {OFFLINE_BASE}"
-            )
-            .ignore_stdout()
-            .run()
-        })
-        .context("importing the base image");
-    let _ = sh.remove_path(&rootfs);
-    let _ = sh.remove_path(&tarball);
-    result.map(|()| OFFLINE_BASE)
-}
-
-/// A stand-in whose Dockerfile is images/`dir`, on the debootstrap base.
-fn build_stand_in(sh: &Shell, rebuild_base: bool, dir: &str, tag: &str) -> anyhow::Result<String> {
-    ensure_base(sh, rebuild_base)?;
-    let context = format!("images/{dir}");
-    let old = id(sh, tag);
-    cmd!(
-        sh,
-        "docker build --quiet --build-arg BASE_IMAGE={OFFLINE_BASE} -t {tag} {context}"
-    )
-    .ignore_stdout()
-    .run()
-    .with_context(|| format!("building the {dir} stand-in"))?;
-    remove_replaced(sh, old, tag);
-    Ok(tag.to_owned())
-}
-
-/// The builder stand-in's name: it carries this machine's toolchain, whose version it names.
-fn builder_tag(sh: &Shell) -> anyhow::Result<String> {
-    let version = cmd!(sh, "rustc --version")
-        .quiet()
-        .read()
-        .context("finding the Rust toolchain")?;
-    let version = version.split_whitespace().nth(1).unwrap_or("local");
-    Ok(format!("survey-offline/rust:{version}"))
-}
-
-/// The builder stand-in carries this machine's Rust toolchain and CA bundle.
-fn build_builder(sh: &Shell, rebuild_base: bool) -> anyhow::Result<String> {
-    ensure_base(sh, rebuild_base)?;
-    let sysroot = cmd!(sh, "rustc --print sysroot")
-        .quiet()
-        .read()
-        .context("finding the Rust toolchain")?;
-    let tag = builder_tag(sh)?;
-    let ca_bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
-    if !ca_bundle.exists() {
-        bail!(
-            "no CA bundle at {}: apt-get install ca-certificates",
-            ca_bundle.display()
-        );
-    }
-    let certs = sh.current_dir().join("target/xtask/certs");
-    sh.create_dir(&certs)?;
-    sh.copy_file(ca_bundle, &certs)?;
-    eprintln!("building {tag} (copies the toolchain at {sysroot}, about 600 MB)");
-    let old = id(sh, &tag);
-    cmd!(sh, "docker build --quiet --build-arg BASE_IMAGE={OFFLINE_BASE} --build-context toolchain={sysroot} --build-context certs={certs} -t {tag} images/rust-builder")
-        .ignore_stdout()
-        .run()
-        .context("building the Rust builder stand-in")?;
-    remove_replaced(sh, old, &tag);
-    Ok(tag)
 }

@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use anyhow::{Context, bail};
 use xshell::cmd;
 
-use super::{On, labelled};
+use crate::launch::{Instance, labelled};
 
 /// The lab's network and the addresses on it.
 pub struct LabNetwork {
@@ -24,7 +24,7 @@ const FIRST_FIXED: u32 = 200;
 
 impl LabNetwork {
     /// The network, as a plain `down` kept it, or made now.
-    pub fn ensure(on: &On<'_>) -> anyhow::Result<Self> {
+    pub fn ensure(on: &Instance<'_>) -> anyhow::Result<Self> {
         let sh = on.sh;
         let name = format!("{}-lab", on.project);
         if !crate::docker::succeeds(cmd!(sh, "docker network inspect {name}")) {
@@ -78,7 +78,7 @@ impl LabNetwork {
 }
 
 /// The IPv4 subnet of the network `name`.
-fn subnet(on: &On<'_>, name: &str) -> anyhow::Result<String> {
+fn subnet(on: &Instance<'_>, name: &str) -> anyhow::Result<String> {
     let sh = on.sh;
     let format = "{{range .IPAM.Config}}{{.Subnet}} {{end}}";
     let subnets = cmd!(sh, "docker network inspect --format {format} {name}")
@@ -92,6 +92,6 @@ fn subnet(on: &On<'_>, name: &str) -> anyhow::Result<String> {
 }
 
 /// Removes the lab's network (`down --volumes`).
-pub fn remove(on: &On<'_>) -> anyhow::Result<()> {
+pub fn remove(on: &Instance<'_>) -> anyhow::Result<()> {
     labelled::remove_networks(on)
 }

@@ -72,6 +72,13 @@ pub enum Reach {
     Public,
 }
 
+impl Reach {
+    /// As `up --public` asks, or not.
+    pub fn asked(public: bool) -> Self {
+        if public { Self::Public } else { Self::Private }
+    }
+}
+
 /// Makes this engine a swarm manager: as it is, or a new one-node swarm reachable as `reach`
 /// says. Returns where the swarm publishes.
 pub fn ensure(sh: &Shell, reach: Reach) -> anyhow::Result<Reach> {

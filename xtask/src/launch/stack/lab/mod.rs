@@ -1,0 +1,244 @@
+//! Step 07: a lab of Docker engines, each in a privileged container on a network of its own
+//! (`network.rs`), made into one swarm (`nodes.rs`), with a registry they all pull from
+//! (`registry.rs`); then the stack, deployed as step 06 deploys it, spread over them.
+//!
+//! The runner talks to the manager's engine through its socket, which the manager's container
+//! shares in a folder under target/lab/: with DOCKER_HOST pointing there, every `docker`
+//! command of the stack launcher works on the lab's swarm unchanged. Nothing is sent over the
+//! network but to 127.0.0.1 (the survey, the registry) and between the lab's own containers.
+
+mod network;
+mod nodes;
+mod registry;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use xshell::cmd;
+
+use super::{Stack, StackImages, converge};
+use crate::launch::{Input, Instance, Launcher, NodeOp, Service, Up, labelled};
+use registry::Registry;
+
+/// Several engines in containers, one swarm.
+pub struct Lab;
+
+impl Launcher for Lab {
+    /// The manager's container exists.
+    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
+        Ok(nodes::numbers(on)?.contains(&1))
+    }
+
+    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = on.runs_already(self, up.port)?;
+        on.build_app(up.profile)?;
+        if !running {
+            nodes::make_lab(on, up)?;
+        } else if let Some(wanted) = up.nodes {
+            let have = nodes::numbers(on)?.len();
+            if usize::try_from(wanted).ok() != Some(have) {
+                println!(
+                    "The lab runs {have} nodes: --nodes applies when it is made (`down`, then `up --nodes {wanted}`)."
+                );
+            }
+        }
+        let images = on.images()?;
+        let registry = Registry::of(on)?;
+        let pulled = StackImages {
+            app: registry.push(&super::rollout::versioned(on)?)?,
+            postgres: registry.push(&images.postgres)?,
+            redis: registry.push(&images.redis)?,
+            haproxy: registry.push(&images.haproxy)?,
+        };
+        on_manager(on, || super::deploy(on, up, running, &pulled))?;
+        // The lab's swarm talks on the lab's network alone; only node1's mapped port is here.
+        if up.public {
+            println!(
+                "Published on every interface: anyone who reaches this machine can answer the survey on port {}.",
+                up.port
+            );
+        } else {
+            println!(
+                "Published on 127.0.0.1:{} only; the lab's swarm talks on the lab's own network.",
+                up.port
+            );
+        }
+        Ok(())
+    }
+
+    fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
+        let sh = on.sh;
+        if let Ok(registry) = Registry::of(on) {
+            registry.forget_pushed()?;
+        }
+        // The network stays with the volumes: it keeps the nodes' addresses.
+        labelled::remove_containers(on)?;
+        if volumes {
+            network::remove(on)?;
+            super::rollout::remove_version_tags(on);
+        }
+        let dir = socket_dir(on);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
+        let label = format!("label=survey.project={}", on.project);
+        let names = cmd!(sh, "docker volume ls --quiet --filter {label}")
+            .quiet()
+            .read()?;
+        let names: Vec<&str> = names.split_whitespace().collect();
+        if volumes && !names.is_empty() {
+            cmd!(sh, "docker volume rm {names...}")
+                .ignore_stdout()
+                .run()?;
+        } else if !names.is_empty() {
+            println!(
+                "The nodes' and the registry's volumes are kept ({}), and the lab's network: `up` takes up their swarm and its answers again. `down --volumes` deletes them.",
+                names.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
+        on_manager(on, || {
+            cmd!(on.sh, "docker node ls").run()?;
+            Stack.ps(on)
+        })
+    }
+
+    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
+        on_manager(on, || Stack.logs(on, follow))
+    }
+
+    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String> {
+        on_manager(on, || Stack.container(on, service))
+    }
+
+    fn exec<'a>(
+        &self,
+        on: &'a Instance<'_>,
+        service: Service,
+        input: Input,
+    ) -> anyhow::Result<xshell::Cmd<'a>> {
+        // The data's services run on node1, whose engine the runner reaches.
+        let container = self.container(on, service)?;
+        let (sh, host, options) = (on.sh, manager_host(on), input.exec_options());
+        Ok(cmd!(
+            sh,
+            "docker --host {host} exec {options...} {container}"
+        ))
+    }
+
+    fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
+        on_manager(on, || Stack.scale(on, workers))
+    }
+
+    /// As on step 06, but the new version is built here and shipped through the registry.
+    fn update(&self, on: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
+        super::rollout::update(on, broken, &Registry::of(on)?)
+    }
+
+    fn node(&self, on: &Instance<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
+        match op {
+            NodeOp::Drain { force } => on_manager(on, || {
+                if !force {
+                    refuse_draining_what_stays(on, name)?;
+                }
+                set_availability(on, name, "drain")
+            }),
+            NodeOp::Activate => on_manager(on, || set_availability(on, name, "active")),
+            NodeOp::Kill => nodes::kill(on, name),
+        }
+    }
+}
+
+/// Sets a node's availability, waits until the stack has moved its tasks, and lists the
+/// nodes.
+fn set_availability(on: &Instance<'_>, name: &str, availability: &str) -> anyhow::Result<()> {
+    let sh = on.sh;
+    cmd!(
+        sh,
+        "docker node update --availability {availability} {name}"
+    )
+    .ignore_stdout()
+    .run()
+    .with_context(|| format!("setting {name} to {availability}"))?;
+    converge::wait_converged(on, converge::UP_PATIENCE)?;
+    cmd!(sh, "docker node ls").run()?;
+    Ok(())
+}
+
+/// The folder the manager's container shares its engine's socket in.
+fn socket_dir(on: &Instance<'_>) -> PathBuf {
+    on.sh.current_dir().join("target/lab").join(&on.project)
+}
+
+/// `DOCKER_HOST` for the manager's engine.
+fn manager_host(on: &Instance<'_>) -> String {
+    format!("unix://{}/docker.sock", socket_dir(on).display())
+}
+
+/// Runs `f` with every docker command going to the lab's manager.
+fn on_manager<T>(on: &Instance<'_>, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    if !socket_dir(on).join("docker.sock").exists() {
+        bail!(
+            "the lab {} is not up: `cargo xtask step {} up`",
+            on.project,
+            on.step.number
+        );
+    }
+    let _host = on.sh.push_env("DOCKER_HOST", manager_host(on));
+    f()
+}
+
+/// What a node is to the stack, as its spec says.
+struct NodeSpec {
+    manager: bool,
+    /// Labelled `survey-data`: Postgres and Redis run there, with their volumes.
+    holds_data: bool,
+}
+
+impl NodeSpec {
+    /// `name`'s spec, or `None` for a node the swarm does not know.
+    fn of(on: &Instance<'_>, name: &str) -> Option<Self> {
+        let sh = on.sh;
+        let format = "{{.Spec.Role}} {{index .Spec.Labels \"survey-data\"}}";
+        let spec = cmd!(sh, "docker node inspect --format {format} {name}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .ok()?;
+        let mut words = spec.split_whitespace();
+        Some(Self {
+            manager: words.next() == Some("manager"),
+            holds_data: words.next() == Some("true"),
+        })
+    }
+}
+
+/// Fails when `name` is a node the stack cannot do without: the one holding the data (Postgres
+/// and Redis may run there alone) or the manager, where the proxy publishes the survey. Swarm
+/// would drain it all the same, and those tasks would wait, pending, for it to come back.
+fn refuse_draining_what_stays(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
+    // An unknown node: Swarm's own error says so.
+    let Some(node) = NodeSpec::of(on, name) else {
+        return Ok(());
+    };
+    let mut holds = Vec::new();
+    if node.holds_data {
+        holds.push("the data (Postgres and Redis run on the node labelled survey-data, with their volumes)");
+    }
+    if node.manager {
+        holds.push(
+            "the published port (the proxy runs on the manager, whose port this machine maps)",
+        );
+    }
+    if !holds.is_empty() {
+        bail!(
+            "{name} holds {}: drained, those tasks would wait for it, pending, and the survey would stop answering. \
+             Drain another node, or `drain {name} --force` to watch it happen.",
+            holds.join(", and ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! The lab's nodes: engines in privileged containers, made one swarm with node1 its manager,
+//! or taking up the swarm they kept in their volumes; and a node lost on purpose.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use xshell::cmd;
+
+use super::{network::LabNetwork, on_manager, socket_dir};
+use crate::launch::{Instance, Up, labelled, stack::converge, stack::swarm};
+
+/// The registry's name on the lab's network, as the nodes reach it.
+pub(super) const REGISTRY: &str = "registry:5000";
+
+/// The container of node `n`.
+fn node(on: &Instance<'_>, n: u32) -> String {
+    format!("{}-node{n}", on.project)
+}
+
+/// The numbers of the lab's nodes that exist, running or not.
+pub(super) fn numbers(on: &Instance<'_>) -> anyhow::Result<Vec<u32>> {
+    let sh = on.sh;
+    let (label, format) = (format!("label=survey.project={}", on.project), "{{.Names}}");
+    let names = cmd!(sh, "docker ps --all --filter {label} --format {format}")
+        .quiet()
+        .read()?;
+    let prefix = format!("{}-node", on.project);
+    let mut numbers: Vec<u32> = names
+        .lines()
+        .filter_map(|name| name.strip_prefix(&prefix)?.parse().ok())
+        .collect();
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+/// Starts the lab: its network, registry and nodes, made one swarm, node1 labelled for data.
+pub(super) fn make_lab(on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let lab = crate::images::ensure_lab(sh, crate::images::Fetch::default())?;
+    let network = LabNetwork::ensure(on)?;
+    start_registry(on, &network, &lab.registry)?;
+    let shared = socket_dir(on);
+    std::fs::create_dir_all(&shared).with_context(|| format!("creating {}", shared.display()))?;
+    let count = up
+        .nodes
+        .or(on.step.nodes.map(|n| n.default))
+        .context("this step has no lab of nodes")?;
+    for n in 1..=count {
+        start_node(on, &network, &lab.node, n, up)?;
+    }
+    for n in 1..=count {
+        wait_engine(on, &node(on, n))?;
+    }
+    let manager = node(on, 1);
+    match swarm::State::of_node(sh, &manager)? {
+        swarm::State::Inactive => {
+            cmd!(
+                sh,
+                "docker exec {manager} docker swarm init --advertise-addr eth0"
+            )
+            .ignore_stdout()
+            .run()
+            .context("making the swarm on node1")?;
+            join_workers(on, count)?;
+        }
+        swarm::State::Manager { .. } => resume_swarm(on, count)?,
+        state => bail!(
+            "node1's engine came back from its volume in swarm state {state:?}: `cargo xtask step {} down --volumes` deletes the lab, its answers too",
+            on.step.number
+        ),
+    }
+    // The data lives where the database and Redis run: on node1, which `up` labels so.
+    cmd!(
+        sh,
+        "docker exec {manager} docker node update --label-add survey-data=true node1"
+    )
+    .ignore_stdout()
+    .run()?;
+    Ok(())
+}
+
+/// The registry, at its fixed address, its port published on 127.0.0.1 for the runner's
+/// pushes, its data in a volume.
+fn start_registry(on: &Instance<'_>, network: &LabNetwork, image: &str) -> anyhow::Result<()> {
+    let (sh, label) = (on.sh, labelled::label_arg(on));
+    let (registry, data, name, ip) = (
+        labelled::container(on, "registry"),
+        format!("{}-registry", on.project),
+        &network.name,
+        network.registry(),
+    );
+    cmd!(sh, "docker volume create --label {label} {data}")
+        .ignore_stdout()
+        .run()?;
+    cmd!(
+            sh,
+            "docker run --detach --name {registry} --label {label} --network {name} --ip {ip} --network-alias registry --publish 127.0.0.1::5000 --volume {data}:/var/lib/registry {image}"
+        )
+        .ignore_stdout()
+        .run()
+        .context("starting the registry")
+}
+
+/// Node `n`, at its fixed address, its engine's data in a volume.
+fn start_node(
+    on: &Instance<'_>,
+    network: &LabNetwork,
+    image: &str,
+    n: u32,
+    up: Up,
+) -> anyhow::Result<()> {
+    let (sh, label) = (on.sh, labelled::label_arg(on));
+    let (name, alias, data, ip, lab_network) = (
+        node(on, n),
+        format!("node{n}"),
+        format!("{}-node{n}", on.project),
+        network.node(n),
+        &network.name,
+    );
+    cmd!(sh, "docker volume create --label {label} {data}")
+        .ignore_stdout()
+        .run()?;
+    // The manager publishes the survey's port, on this machine's loopback only, and shares
+    // its engine's socket with the runner.
+    let manager: Vec<String> = if n == 1 {
+        let on_address = if up.public { "" } else { "127.0.0.1:" };
+        vec![
+            "--publish".into(),
+            format!("{on_address}{0}:{0}", up.port),
+            "--volume".into(),
+            format!("{}:/run/lab", socket_dir(on).display()),
+        ]
+    } else {
+        Vec::new()
+    };
+    // `dockerd` and its sockets named in full: given only options, the image's entry point
+    // (the official one and its stand-in alike) would add a TCP listener on every interface
+    // of the node, with TLS or, as `DOCKER_TLS_CERTDIR=` asks, without: a root door for
+    // anything on the lab's network. node1 gets a second socket, for the runner.
+    let mut sockets = vec!["--host=unix:///var/run/docker.sock".to_owned()];
+    if n == 1 {
+        // The socket the runner uses from this machine is made for the group that may use
+        // this machine's engine (by number: the node knows no such group by name), not for
+        // whatever group has the node's `docker` number here.
+        sockets.extend([
+            "--host=unix:///run/lab/docker.sock".to_owned(),
+            format!("--group={}", docker_group(on)?),
+        ]);
+    }
+    cmd!(
+            sh,
+            "docker run --detach --privileged --name {name} --hostname {alias} --label {label} --network {lab_network} --ip {ip} --network-alias {alias} --volume {data}:/var/lib/docker {manager...} {image} dockerd {sockets...} --insecure-registry {REGISTRY}"
+        )
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("starting {name}"))
+}
+
+/// The group number that may use this machine's engine: the group of the socket the runner
+/// reaches it by, or else the runner's own group.
+fn docker_group(on: &Instance<'_>) -> anyhow::Result<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let host = on.sh.var("DOCKER_HOST").unwrap_or_default();
+    let socket = host
+        .strip_prefix("unix://")
+        .unwrap_or("/var/run/docker.sock");
+    if let Ok(meta) = std::fs::metadata(socket) {
+        return Ok(meta.gid());
+    }
+    let sh = on.sh;
+    let gid = cmd!(sh, "id -g")
+        .quiet()
+        .read()
+        .context("asking for this user's group")?;
+    gid.trim()
+        .parse()
+        .with_context(|| format!("this user's group number, `{gid}`"))
+}
+
+/// Waits until the engine in `container` answers.
+fn wait_engine(on: &Instance<'_>, container: &str) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let started = Instant::now();
+    while !crate::docker::succeeds(cmd!(sh, "docker exec {container} docker info")) {
+        if started.elapsed() > Duration::from_secs(90) {
+            let logs = cmd!(sh, "docker logs --tail 20 {container}")
+                .quiet()
+                .ignore_stderr()
+                .read()
+                .unwrap_or_default();
+            bail!("the engine in {container} did not start within 90 s:\n{logs}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Ok(())
+}
+
+/// Joins nodes 2 to `count` to node1's swarm as workers. The token is a password to the
+/// swarm: it is passed along, never printed.
+fn join_workers(on: &Instance<'_>, count: u32) -> anyhow::Result<()> {
+    let (sh, manager) = (on.sh, node(on, 1));
+    let token = cmd!(
+        sh,
+        "docker exec {manager} docker swarm join-token --quiet worker"
+    )
+    .quiet()
+    .read()?;
+    for n in 2..=count {
+        let name = node(on, n);
+        eprintln!("$ docker exec {name} docker swarm join --token [the worker token] node1:2377");
+        cmd!(
+            sh,
+            "docker exec {name} docker swarm join --token {token} node1:2377"
+        )
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("joining {name} to the swarm"))?;
+    }
+    Ok(())
+}
+
+/// Takes up the swarm the nodes kept in their volumes after a plain `down`: its services,
+/// secrets and the data's volumes are all there, and every node is back at its address (see
+/// `network.rs`), so the swarm comes together by itself; this waits until every node is Ready
+/// again.
+fn resume_swarm(on: &Instance<'_>, count: u32) -> anyhow::Result<()> {
+    let (sh, manager) = (on.sh, node(on, 1));
+    println!(
+        "The nodes kept their swarm in their volumes, and their addresses: it comes together again by itself."
+    );
+    let format = "{{.Hostname}} {{.Status}}";
+    let wanted: Vec<String> = (1..=count).map(|n| format!("node{n} Ready")).collect();
+    let started = Instant::now();
+    loop {
+        let listed = cmd!(sh, "docker exec {manager} docker node ls --format {format}")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .unwrap_or_default();
+        let ready: Vec<&str> = listed.lines().collect();
+        if wanted.iter().all(|w| ready.contains(&w.as_str())) {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            bail!(
+                "the lab's swarm did not come together again within 90 s:\n{listed}\n(`cargo xtask step {} down --volumes` starts the lab afresh, its answers deleted)",
+                on.step.number
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Kills node `name`'s container (not node1, the manager and the runner's way in), waits
+/// until the swarm sees it down and has started its tasks elsewhere, and lists the nodes.
+pub(super) fn kill(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let numbers = numbers(on)?;
+    let Some(n) = name
+        .strip_prefix("node")
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| numbers.contains(n))
+    else {
+        let names: Vec<String> = numbers.iter().map(|n| format!("node{n}")).collect();
+        bail!(
+            "there is no {name} in the lab {}: its nodes are {}",
+            on.project,
+            if names.is_empty() {
+                "none (is it up?)".to_owned()
+            } else {
+                names.join(", ")
+            }
+        );
+    };
+    if n == 1 {
+        bail!("node1 is the manager, and the runner's way into the swarm: kill another node");
+    }
+    let container = node(on, n);
+    cmd!(sh, "docker kill {container}").ignore_stdout().run()?;
+    on_manager(on, || {
+        wait_down(on, name)?;
+        converge::wait_converged(on, converge::UP_PATIENCE)?;
+        cmd!(sh, "docker node ls").run()?;
+        Ok(())
+    })
+}
+
+/// Swarm notices a silent node after its heartbeats stop (a few seconds), then starts the
+/// node's tasks elsewhere.
+fn wait_down(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let started = Instant::now();
+    let format = "{{.Status.State}}";
+    while cmd!(sh, "docker node inspect --format {format} {name}")
+        .quiet()
+        .read()?
+        .trim()
+        != "down"
+    {
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("the swarm did not see {name} go down within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Step 06: a Swarm stack, `docker stack deploy` of a stack file under `compose/`.
+//!
+//! `up`, read top to bottom: build the app image, make this engine a one-node swarm if it is
+//! in none (`swarm.rs`), name the image by its id (`rollout.rs`: a new image is a new name, so
+//! a deploy of it is a rolling update), create the stack's secrets with random passwords
+//! (`secrets.rs`), deploy, and wait until every service has all its replicas running and
+//! healthy and the survey answers (`converge.rs`). Stacks do not build: the image is built
+//! before. A plain `down` removes the stack and keeps the volumes, the secrets and the swarm
+//! that holds them, so that the next `up` finds the answers with the passwords they need.
+//!
+//! Step 07 (`lab/`) deploys the same way on a swarm of engines in containers, reached through
+//! the manager's socket; it ships images through a registry where step 06 has them here.
+
+mod converge;
+pub mod lab;
+mod rollout;
+mod secrets;
+pub mod swarm;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use xshell::cmd;
+
+use super::{Input, Instance, Launcher, Service, Up};
+use converge::{Replicas, UP_PATIENCE};
+use swarm::Reach;
+
+/// A Swarm stack.
+pub struct Stack;
+
+impl Launcher for Stack {
+    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
+        Ok(Replicas::of(on).is_ok_and(|r| !r.is_empty()))
+    }
+
+    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = on.runs_already(self, up.port)?;
+        on.build_app(up.profile)?;
+        let reach = swarm::ensure(on.sh, Reach::asked(up.public))?;
+        let images = on.images()?;
+        let stack_images = StackImages {
+            app: rollout::versioned(on)?,
+            postgres: images.postgres.clone(),
+            redis: images.redis.clone(),
+            haproxy: images.haproxy.clone(),
+        };
+        deploy(on, up, running, &stack_images)?;
+        swarm::say_reach(reach, up.port);
+        Ok(())
+    }
+
+    fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
+        let (sh, stack) = (on.sh, &on.project);
+        if self.running(on)? {
+            cmd!(sh, "docker stack rm {stack}")
+                .run()
+                .context("removing the stack")?;
+        }
+        let label = format!("label=com.docker.stack.namespace={stack}");
+        wait_removed(on, &label)?;
+        if !volumes {
+            let volume = on
+                .step
+                .volume
+                .map(|v| format!(" {stack}_{v},"))
+                .unwrap_or_default();
+            println!(
+                "The volume{volume} the stack's secrets and the swarm that holds them are kept: `up` brings the answers back. \
+                 `down --volumes` deletes them (and leaves the swarm, if `up` made it)."
+            );
+            return Ok(());
+        }
+        let names = cmd!(sh, "docker volume ls --quiet --filter {label}")
+            .quiet()
+            .read()?;
+        let names: Vec<&str> = names.split_whitespace().collect();
+        if !names.is_empty() {
+            cmd!(sh, "docker volume rm {names...}")
+                .ignore_stdout()
+                .run()?;
+        }
+        secrets::remove(on)?;
+        rollout::remove_version_tags(on);
+        swarm::leave_if_made(sh)
+    }
+
+    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
+        let (sh, stack) = (on.sh, &on.project);
+        cmd!(sh, "docker stack services {stack}").run()?;
+        cmd!(sh, "docker stack ps --filter desired-state=running {stack}").run()?;
+        Ok(())
+    }
+
+    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
+        let sh = on.sh;
+        if follow {
+            let app = service(on, Service::App);
+            cmd!(sh, "docker service logs --follow {app}").run()?;
+            return Ok(());
+        }
+        for name in Service::ALL {
+            let name = service(on, name);
+            cmd!(sh, "docker service logs {name}").run()?;
+        }
+        Ok(())
+    }
+
+    /// A running task's container of `service` (there may be several: the first).
+    fn container(&self, on: &Instance<'_>, name: Service) -> anyhow::Result<String> {
+        let sh = on.sh;
+        let label = format!("label=com.docker.swarm.service.name={}", service(on, name));
+        let format = "{{.Names}}";
+        let names = cmd!(sh, "docker ps --filter {label} --format {format}")
+            .quiet()
+            .read()?;
+        names
+            .lines()
+            .next()
+            .map(str::to_owned)
+            .with_context(|| format!("no running task of {name} (is step {} up?)", on.step.number))
+    }
+
+    fn exec<'a>(
+        &self,
+        on: &'a Instance<'_>,
+        name: Service,
+        input: Input,
+    ) -> anyhow::Result<xshell::Cmd<'a>> {
+        let container = self.container(on, name)?;
+        let (sh, options) = (on.sh, input.exec_options());
+        Ok(cmd!(sh, "docker exec {options...} {container}"))
+    }
+
+    fn update(&self, on: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
+        rollout::update(on, broken, &rollout::Here)
+    }
+
+    fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
+        let (sh, scale) = (on.sh, format!("{}={workers}", service(on, Service::Worker)));
+        cmd!(sh, "docker service scale --detach {scale}")
+            .ignore_stdout()
+            .run()
+            .context("scaling the workers (is the step up?)")?;
+        converge::wait_converged(on, UP_PATIENCE)
+    }
+}
+
+/// The images a stack runs, under the names its swarm knows them by.
+#[derive(Debug, Clone)]
+pub(super) struct StackImages {
+    pub app: String,
+    pub postgres: String,
+    pub redis: String,
+    pub haproxy: String,
+}
+
+impl StackImages {
+    /// The variables the stack file reads, for `docker stack deploy`'s environment.
+    fn vars(&self) -> [(&'static str, &str); 4] {
+        [
+            ("APP_IMAGE", &self.app),
+            ("POSTGRES_IMAGE", &self.postgres),
+            ("REDIS_IMAGE", &self.redis),
+            ("HAPROXY_IMAGE", &self.haproxy),
+        ]
+    }
+}
+
+/// Creates the secrets, deploys the step's stack file with `images`, and waits until every
+/// replica is healthy and the survey answers on 127.0.0.1:`up.port`. On a `running` stack, a
+/// changed app image is rolled out, and watched.
+pub(super) fn deploy(
+    on: &Instance<'_>,
+    up: Up,
+    running: bool,
+    images: &StackImages,
+) -> anyhow::Result<()> {
+    secrets::ensure(on)?;
+    let before = if running {
+        rollout::app_image(on).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let (sh, file, stack) = (on.sh, on.step.compose_file(), &on.project);
+    cmd!(
+        sh,
+        "docker stack deploy --detach=true --prune --compose-file {file} {stack}"
+    )
+    .env("SURVEY_PORT", up.port.to_string())
+    .env("STACK", stack)
+    .envs(images.vars())
+    .run()
+    .context("deploying the stack")?;
+    if let Some(workers) = up.workers {
+        Stack.scale(on, workers)?;
+    }
+    if running {
+        rollout::watch_deployed(on, &before, &images.app)?;
+    }
+    converge::wait_converged(on, UP_PATIENCE)?;
+    converge::wait_answering(on, up.port)
+}
+
+/// The name of a stack's `service`, as Swarm knows it: `STACK_SERVICE`.
+fn service(on: &Instance<'_>, service: Service) -> String {
+    scoped(on, service.name())
+}
+
+/// A name in the stack's scope (a service, a secret): `STACK_NAME`.
+fn scoped(on: &Instance<'_>, name: &str) -> String {
+    format!("{}_{name}", on.project)
+}
+
+/// Waits until the stack's containers and network, labelled `label`, are gone: `stack rm`
+/// returns at once, they go a moment later, and a volume can only be removed once no
+/// container uses it.
+fn wait_removed(on: &Instance<'_>, label: &str) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let started = Instant::now();
+    let listed = |list: xshell::Cmd<'_>| -> anyhow::Result<bool> {
+        Ok(!list.quiet().read()?.trim().is_empty())
+    };
+    while listed(cmd!(sh, "docker ps --all --quiet --filter {label}"))?
+        || listed(cmd!(sh, "docker network ls --quiet --filter {label}"))?
+    {
+        if started.elapsed() > Duration::from_secs(90) {
+            bail!("the stack's containers or network were still there after 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! Versions and rolling updates. The stack runs the app image by a name made of its id
+//! (`survey/step-06-swarm:1a2b3c4d5e6f`): a rebuilt image gets a new name, so deploying it
+//! again is a rolling update, and deploying an unchanged one changes nothing. `update` builds
+//! a real new version FROM the running one, and watches Swarm roll it out, or back.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use xshell::cmd;
+
+use super::service;
+use crate::launch::{Instance, Service};
+
+/// Where the swarm is, seen from the engine that builds the images: the same engine (step
+/// 06), or one that ships images through a registry (step 07's lab).
+pub(super) trait Shipping {
+    /// The swarm's engine, for `DOCKER_HOST`, when it is not this one.
+    fn swarm_host(&self) -> Option<String>;
+    /// The name, on the building engine, of an image the swarm runs as `running`.
+    fn local_name(&self, running: &str) -> anyhow::Result<String>;
+    /// Makes the image `built` available to the swarm; returns the name the swarm knows.
+    fn ship(&self, built: &str) -> anyhow::Result<String>;
+}
+
+/// The swarm runs on this engine: its images are the swarm's.
+pub(super) struct Here;
+
+impl Shipping for Here {
+    fn swarm_host(&self) -> Option<String> {
+        None
+    }
+    fn local_name(&self, running: &str) -> anyhow::Result<String> {
+        Ok(running.to_owned())
+    }
+    fn ship(&self, built: &str) -> anyhow::Result<String> {
+        Ok(built.to_owned())
+    }
+}
+
+/// The app image tagged by its id, the name the stack runs it by. Older such tags that
+/// nothing runs are dropped.
+pub(super) fn versioned(on: &Instance<'_>) -> anyhow::Result<String> {
+    let (sh, image) = (on.sh, on.step.image(on.sh));
+    let id = crate::images::id(sh, &image).with_context(|| format!("{image} is not built"))?;
+    let short = id
+        .trim_start_matches("sha256:")
+        .get(..12)
+        .unwrap_or_default();
+    let repository = image.split(':').next().unwrap_or_default();
+    let tagged = format!("{repository}:{short}");
+    cmd!(sh, "docker tag {image} {tagged}").run()?;
+    remove_tags(on, |tag| tag != short && is_image_id(tag))?;
+    Ok(tagged)
+}
+
+/// The image the stack's app service runs, as its spec names it.
+pub(super) fn app_image(on: &Instance<'_>) -> anyhow::Result<String> {
+    let (sh, app) = (on.sh, service(on, Service::App));
+    let format = "{{.Spec.TaskTemplate.ContainerSpec.Image}}";
+    Ok(cmd!(sh, "docker service inspect --format {format} {app}")
+        .quiet()
+        .read()?)
+}
+
+/// After a deploy on a running stack: says whether the app image changed from `before` to
+/// `now`, and if so watches Swarm roll it out.
+pub(super) fn watch_deployed(on: &Instance<'_>, before: &str, now: &str) -> anyhow::Result<()> {
+    // Swarm keeps the digest it resolved beside the name: compare names only.
+    let before = before.split('@').next().unwrap_or_default().trim();
+    if before == now {
+        println!("The app's image is unchanged: nothing to roll out.");
+        return Ok(());
+    }
+    println!("A new app image: Swarm rolls it out, one task at a time.");
+    watch_update(on, &service(on, Service::App))?;
+    watch_update(on, &service(on, Service::Worker))
+}
+
+/// Removes the tags `up` and `update` made for the stack: the image ids it ran, the versions
+/// `update` built (`:2`, `:3`, ...) and `:broken`. The image `up` builds stays, for the cache.
+pub(in crate::launch) fn remove_version_tags(on: &Instance<'_>) {
+    let made = |tag: &str| {
+        is_image_id(tag)
+            || tag == "broken"
+            || (!tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if let Err(err) = remove_tags(on, made) {
+        eprintln!("warning: the stack's image tags were not all removed: {err:#}");
+    }
+}
+
+/// Rolls out a new version of the app (and the workers), or with `broken` one that never gets
+/// healthy, printing the tasks as Swarm replaces them. The new version is a real new image,
+/// built FROM the running one with the next SURVEY_VERSION.
+pub(super) fn update(
+    on: &Instance<'_>,
+    broken: bool,
+    shipping: &dyn Shipping,
+) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let on_swarm = || {
+        shipping
+            .swarm_host()
+            .map(|host| sh.push_env("DOCKER_HOST", host))
+    };
+    let running = {
+        let _swarm = on_swarm();
+        app_image(on)
+            .with_context(|| format!("finding the app's image (is step {} up?)", on.step.number))?
+    };
+    // Drop the registry digest a reference may carry: the tag is what is built FROM.
+    let current = shipping.local_name(running.split('@').next().unwrap_or_default())?;
+    let next = Version::after(on, &current, broken)?;
+    eprintln!(
+        "$ docker build --tag {} -   <<< '{}'",
+        next.tag,
+        next.dockerfile.replace('\n', "; ").trim_end_matches("; ")
+    );
+    let tag = &next.tag;
+    cmd!(sh, "docker build --quiet --tag {tag} -")
+        .stdin(&next.dockerfile)
+        .quiet()
+        .ignore_stdout()
+        .run()
+        .context("building the new version")?;
+    let shipped = shipping.ship(tag)?;
+    let _swarm = on_swarm();
+    for name in next.services.iter().map(|s| service(on, *s)) {
+        cmd!(
+            sh,
+            "docker service update --detach --image {shipped} {name}"
+        )
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("updating {name}"))?;
+        watch_update(on, &name)?;
+    }
+    Ok(())
+}
+
+/// The version `update` builds: its tag, its Dockerfile, the services that take it.
+struct Version {
+    tag: String,
+    dockerfile: String,
+    services: Vec<Service>,
+}
+
+impl Version {
+    /// The one after `current`, or the broken one.
+    fn after(on: &Instance<'_>, current: &str, broken: bool) -> anyhow::Result<Self> {
+        let sh = on.sh;
+        let env_format = "{{range .Config.Env}}{{println .}}{{end}}";
+        let env = cmd!(sh, "docker image inspect --format {env_format} {current}")
+            .quiet()
+            .read()?;
+        let version: u32 = env
+            .lines()
+            .find_map(|l| l.strip_prefix("SURVEY_VERSION="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let repository = current
+            .rsplit_once(':')
+            .filter(|(_, tag)| !tag.contains('/'))
+            .map_or(current, |(repository, _)| repository);
+        Ok(if broken {
+            // Listens on 5001 while its healthcheck asks 5000: it starts, and never gets
+            // healthy, so Swarm rolls the update back by itself.
+            Self {
+                tag: format!("{repository}:broken"),
+                dockerfile: format!(
+                    "FROM {current}\nENTRYPOINT [\"/survey\", \"--port\", \"5001\"]\n"
+                ),
+                services: vec![Service::App],
+            }
+        } else {
+            let next = version + 1;
+            Self {
+                tag: format!("{repository}:{next}"),
+                dockerfile: format!("FROM {current}\nENV SURVEY_VERSION={next}\n"),
+                services: vec![Service::App, Service::Worker],
+            }
+        })
+    }
+}
+
+/// Follows a rolling update of `name`, printing its state and tasks as they change, until it
+/// is complete or rolled back.
+fn watch_update(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut last = String::new();
+    loop {
+        let (state, tasks) = update_state(on, name)?;
+        let now = format!("{name}: update {state}\n    {tasks}");
+        if now != last {
+            println!("[{:>5.1}s] {now}", started.elapsed().as_secs_f64());
+            last = now;
+        }
+        match state.trim() {
+            "completed" => return Ok(()),
+            "rollback_completed" => {
+                println!(
+                    "The new version never got healthy: Swarm rolled {name} back to the previous one."
+                );
+                return Ok(());
+            }
+            "paused" | "rollback_paused" => {
+                bail!("the update of {name} is {state}: see `docker service ps {name}`")
+            }
+            _ => {}
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("the update of {name} did not finish within 5 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The state of `name`'s update, and its running tasks, a line each.
+fn update_state(on: &Instance<'_>, name: &str) -> anyhow::Result<(String, String)> {
+    let sh = on.sh;
+    let state_format = "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}";
+    let tasks_format = "{{.Name}}\t{{.Image}}\t{{.CurrentState}}";
+    let state = cmd!(sh, "docker service inspect --format {state_format} {name}")
+        .quiet()
+        .read()?;
+    let tasks = cmd!(
+        sh,
+        "docker service ps --filter desired-state=running --format {tasks_format} {name}"
+    )
+    .quiet()
+    .read()?;
+    let tasks = tasks
+        .lines()
+        .map(|line| {
+            // "Running 3 seconds ago" changes every second; the state is what matters.
+            let mut fields: Vec<&str> = line.split('\t').collect();
+            if let Some(current) = fields.get_mut(2) {
+                *current = current.split_whitespace().next().unwrap_or_default();
+            }
+            fields.join("  ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n    ");
+    Ok((state, tasks))
+}
+
+/// Whether `tag` is one [`versioned`] makes: the first 12 digits of an image's id.
+fn is_image_id(tag: &str) -> bool {
+    tag.len() == 12 && tag.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Removes the step's image tags that `which` picks, but those a container still uses.
+fn remove_tags(on: &Instance<'_>, which: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+    let (sh, image) = (on.sh, on.step.image(on.sh));
+    let repository = image.split(':').next().unwrap_or_default();
+    let format = "{{.Tag}}";
+    let tags = cmd!(sh, "docker image ls {repository} --format {format}")
+        .quiet()
+        .read()?;
+    for tag in tags.lines().filter(|t| which(t)) {
+        // Refused while a container (a task kept in the service's history) uses it.
+        let _ = cmd!(sh, "docker image rm {repository}:{tag}")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .run();
+    }
+    Ok(())
+}

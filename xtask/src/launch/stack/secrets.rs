@@ -1,0 +1,81 @@
+//! The stack's secrets: each a random password, except `redis-auth.conf`, which is the Redis
+//! password as a line of Redis configuration. They outlive a plain `down` with the volumes,
+//! since the database in the volume knows its passwords; `down --volumes` removes both.
+
+use anyhow::{Context, bail};
+use xshell::cmd;
+
+use super::scoped;
+use crate::launch::Instance;
+
+/// The secrets the stack file names (each as `STACK_NAME`).
+const SECRETS: [&str; 4] = [
+    "db-password",
+    "app-db-password",
+    "redis-password",
+    "redis-auth.conf",
+];
+
+/// Creates the stack's secrets that do not exist yet.
+pub(super) fn ensure(on: &Instance<'_>) -> anyhow::Result<()> {
+    let sh = on.sh;
+    let label = format!("survey.project={}", on.project);
+    let redis = scoped(on, "redis-password");
+    let redis_password = if exists(on, &redis) {
+        None
+    } else {
+        Some(random_password()?)
+    };
+    for secret in SECRETS {
+        let name = scoped(on, secret);
+        if exists(on, &name) {
+            continue;
+        }
+        let value = match secret {
+            "redis-password" => redis_password.clone().unwrap_or_default(),
+            "redis-auth.conf" => match &redis_password {
+                Some(password) => format!("requirepass {password}\n"),
+                None => bail!(
+                    "the secret {name} is missing but {redis} exists: remove both (`cargo xtask step {} down --volumes`)",
+                    on.step.number
+                ),
+            },
+            _ => random_password()?,
+        };
+        // The value goes through standard input: it is never on a command line or in a file.
+        cmd!(sh, "docker secret create --label {label} {name} -")
+            .stdin(value)
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("creating the secret {name}"))?;
+    }
+    Ok(())
+}
+
+/// Removes the stack's secrets (`down --volumes`).
+pub(super) fn remove(on: &Instance<'_>) -> anyhow::Result<()> {
+    let sh = on.sh;
+    for secret in SECRETS {
+        let name = scoped(on, secret);
+        if exists(on, &name) {
+            cmd!(sh, "docker secret rm {name}").ignore_stdout().run()?;
+        }
+    }
+    Ok(())
+}
+
+fn exists(on: &Instance<'_>, name: &str) -> bool {
+    let sh = on.sh;
+    crate::docker::succeeds(cmd!(sh, "docker secret inspect {name}"))
+}
+
+/// A random password: 32 hexadecimal digits from the kernel's random source.
+fn random_password() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?,
+        &mut bytes,
+    )
+    .context("reading /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
