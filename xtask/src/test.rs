@@ -21,7 +21,7 @@ impl Test {
         // and the Postgres it started are stopped first (their guards drop on the way out).
         let interrupt = crate::interrupt::Deferred::hold()?;
         let _daemon = crate::docker::ensure_daemon(sh)?;
-        let _postgres = database(sh)?;
+        let database = Database::for_tests(sh)?;
 
         let steps = if self.no_lint { 3 } else { 5 };
         let mut step = 0;
@@ -69,7 +69,12 @@ impl Test {
             .run()
             .context("doc tests failed")?;
         let _ = sh.remove_path(crate::docs::RECORDED);
-        run_tests(sh, &everything_but_what_the_learner_runs(sh), &docker)?;
+        run_tests(
+            sh,
+            &everything_but_what_the_learner_runs(sh),
+            &docker,
+            Some(&database),
+        )?;
         announce("the book: every command it tells a reader to type was run by a test")?;
         crate::docs::check_commands(sh)?;
         eprintln!("\nAll checks and tests passed.");
@@ -77,17 +82,38 @@ impl Test {
     }
 }
 
-/// The server named by DATABASE_URL, checked; without one, a throwaway cluster of our own,
-/// stopped and deleted when the returned value is dropped.
-fn database(sh: &Shell) -> anyhow::Result<Option<throwaway_postgres::Cluster>> {
-    if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-        cmd!(sh, "psql -X {url} -tAc 'select 1'")
-            .quiet()
-            .ignore_stdout()
-            .run()
-            .context("the Postgres server in DATABASE_URL does not answer (unset DATABASE_URL to let the tests start their own)")?;
-        return Ok(None);
+/// The Postgres server the tests may create databases on (`#[sqlx::test]` makes one per
+/// test), passed to them as DATABASE_URL.
+struct Database {
+    url: String,
+    /// Ours, when DATABASE_URL named none: stopped and deleted when dropped.
+    _cluster: Option<throwaway_postgres::Cluster>,
+}
+
+impl Database {
+    /// The server named by DATABASE_URL, checked; without one, a throwaway cluster of our own.
+    fn for_tests(sh: &Shell) -> anyhow::Result<Self> {
+        if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            cmd!(sh, "psql -X {url} -tAc 'select 1'")
+                .quiet()
+                .ignore_stdout()
+                .run()
+                .context("the Postgres server in DATABASE_URL does not answer (unset DATABASE_URL to let the tests start their own)")?;
+            return Ok(Self {
+                url,
+                _cluster: None,
+            });
+        }
+        let cluster = throwaway()?;
+        Ok(Self {
+            url: cluster.url(),
+            _cluster: Some(cluster),
+        })
     }
+}
+
+/// A throwaway Postgres cluster, started.
+fn throwaway() -> anyhow::Result<throwaway_postgres::Cluster> {
     // With a random password, so that the tests meet a server that checks it, as a real one
     // does, and no other user of this machine can guess it.
     let mut cluster = throwaway_postgres::Cluster::init(None)
@@ -103,8 +129,7 @@ fn database(sh: &Shell) -> anyhow::Result<Option<throwaway_postgres::Cluster>> {
         cluster.version(),
         cluster.port()
     );
-    sh.set_var("DATABASE_URL", cluster.url());
-    Ok(Some(cluster))
+    Ok(cluster)
 }
 
 /// The images the tests run, by the variables that name them, and their official names for
@@ -186,6 +211,12 @@ pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()
     // Only this step's image: the others are not needed to test it.
     let interrupt = crate::interrupt::Deferred::hold()?;
     let docker = prepare_docker(sh, &[step])?;
+    // A step with a database may have tests that make their own on a server (step 02's).
+    let database = if step.database {
+        Some(Database::for_tests(sh)?)
+    } else {
+        None
+    };
     interrupt.check()?;
     let mut args = vec!["--package".to_owned(), "tests".to_owned()];
     args.extend(
@@ -193,14 +224,19 @@ pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()
             .iter()
             .flat_map(|t| ["--test".to_owned(), t.clone()]),
     );
-    run_tests(sh, &args, &docker)
+    run_tests(sh, &args, &docker, database.as_ref())
 }
 
 /// Runs tests with `args`, the images in `docker` named in their environment: through
 /// cargo-nextest when it is installed (a process per test, one summary at the end), else
 /// `cargo test`. Snapshots are expected outputs: a difference fails the run instead of being
 /// written as the new truth (review with `cargo insta review`).
-fn run_tests(sh: &Shell, args: &[String], docker: &Prepared) -> anyhow::Result<()> {
+fn run_tests(
+    sh: &Shell,
+    args: &[String],
+    docker: &Prepared,
+    database: Option<&Database>,
+) -> anyhow::Result<()> {
     // The end-to-end tests run the step binaries and `cargo xtask` itself: build them once
     // here, instead of in every test at once, each waiting for cargo's lock.
     cmd!(sh, "cargo build --workspace --bins --quiet")
@@ -215,6 +251,7 @@ fn run_tests(sh: &Shell, args: &[String], docker: &Prepared) -> anyhow::Result<(
     cmd!(sh, "cargo {runner...} {args...}")
         .env("INSTA_UPDATE", "no")
         .envs(docker.vars.iter().map(|(name, image)| (name, image)))
+        .envs(database.map(|d| ("DATABASE_URL", &d.url)))
         .run()
         .context("tests failed")
 }
