@@ -40,6 +40,11 @@ fn request(what: &'static str, method: Method, path: &'static str, status: Statu
 
 /// The whole list: every kind of bad input the survey must refuse.
 pub fn cases() -> Vec<Case> {
+    [bad_fields(), bad_bodies(), bad_requests()].concat()
+}
+
+/// Forms whose fields are missing, empty, too long or hold what no answer may.
+fn bad_fields() -> Vec<Case> {
     use StatusCode as S;
     let long = |n: usize| "x".repeat(n);
     vec![
@@ -89,6 +94,14 @@ pub fn cases() -> Vec<Case> {
             "name=Pika&coat=tabby&donut=%1B%5B31mjelly",
             S::UNPROCESSABLE_ENTITY,
         ),
+    ]
+}
+
+/// Bodies that are no form the survey reads: too big, not UTF-8, not a form at all.
+fn bad_bodies() -> Vec<Case> {
+    use StatusCode as S;
+    let long = |n: usize| "x".repeat(n);
+    vec![
         post_form(
             "body over 16 KiB",
             format!(
@@ -141,6 +154,13 @@ pub fn cases() -> Vec<Case> {
                 S::UNSUPPORTED_MEDIA_TYPE,
             )
         },
+    ]
+}
+
+/// Methods and paths the survey does not serve.
+fn bad_requests() -> Vec<Case> {
+    use StatusCode as S;
+    vec![
         request(
             "DELETE on the form",
             Method::DELETE,

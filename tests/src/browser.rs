@@ -3,7 +3,7 @@
 
 use std::{
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use fantoccini::{Client, ClientBuilder};
@@ -31,14 +31,7 @@ impl ChromeDriver {
             .unwrap_or_else(|err| {
                 panic!("cannot start chromedriver ({err}): install Debian's chromium and chromium-driver packages")
             });
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "chromedriver did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        crate::wait::until_listening("chromedriver listening", port, Duration::from_secs(20));
         let profile = tempfile::tempdir().expect("a browser profile directory");
         Self {
             child,

@@ -173,26 +173,48 @@ impl ByHand {
 
 impl Drop for ByHand {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("docker")
-            .args(["compose", "-f", &self.file, "-p", &self.project])
-            .args(["down", "--volumes", "--remove-orphans"])
-            .current_dir(workspace_root())
-            .output();
+        let _ = docker_unchecked(&[
+            "compose",
+            "-f",
+            &self.file,
+            "-p",
+            &self.project,
+            "down",
+            "--volumes",
+            "--remove-orphans",
+        ]);
     }
 }
 
 /// Runs `docker args` behind the scenes (not recorded: no learner types it), fails the test
 /// with its output unless it succeeds, and returns what it printed.
 pub fn docker_ok(args: &[&str]) -> String {
-    let output = std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
+    let output = docker_unchecked(args);
     assert!(
         output.status.success(),
         "docker {} failed: {}",
         args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
+        printed(&output)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs `docker args` behind the scenes, from the checkout's root, whatever its exit status:
+/// for probes, and for cleaning up what may already be gone. The one way, with [`docker`]
+/// (what a learner types) and [`docker_ok`], that the tests run docker.
+pub fn docker_unchecked(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .expect("docker runs")
+}
+
+/// What a command printed: its output, then its errors.
+pub fn printed(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }

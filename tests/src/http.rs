@@ -248,29 +248,22 @@ impl Remote {
 /// held are claimed by another after 15 s); returns the last `/status.json`. A status that
 /// cannot be read (the app restarting) counts as not drained yet.
 pub async fn wait_until_drained(base: &str, limit: std::time::Duration) -> serde_json::Value {
-    let started = std::time::Instant::now();
     let client = reqwest::Client::new();
-    loop {
-        let status = match client.get(format!("{base}/status.json")).send().await {
-            Ok(response) => response
-                .text()
-                .await
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()),
-            Err(_) => None,
-        };
-        if let Some(status) = status
-            && status["waiting"] == 0
-            && status["pending"] == 0
-        {
-            return status;
+    crate::wait::until_async("the queue drained", limit, || async {
+        let response = client
+            .get(format!("{base}/status.json"))
+            .send()
+            .await
+            .map_err(|err| err.to_string())?;
+        let text = response.text().await.map_err(|err| err.to_string())?;
+        let status: serde_json::Value = serde_json::from_str(&text).map_err(|_| text.clone())?;
+        if status["waiting"] == 0 && status["pending"] == 0 {
+            Ok(status)
+        } else {
+            Err(status.to_string())
         }
-        assert!(
-            started.elapsed() < limit,
-            "the queue did not drain within {limit:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
+    })
+    .await
 }
 
 /// The answer `Remote::post_wide` sends.

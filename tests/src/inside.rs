@@ -29,24 +29,21 @@ pub fn environments(container: &str, image: &str) -> String {
     let pid = format!("container:{container}");
     // A process that ended meanwhile (a healthcheck's, say) has nothing left to read.
     let read = r#"for d in /proc/[0-9]*; do tr '\0' '\n' < "$d/environ" 2>/dev/null || { [ -d "$d" ] && echo "UNREADABLE $d"; }; echo; done"#;
-    let output = std::process::Command::new("docker")
-        .args([
-            "run",
-            "--rm",
-            "--pid",
-            &pid,
-            "--cap-add",
-            "SYS_PTRACE",
-            "--network",
-            "none",
-            "--entrypoint",
-            "sh",
-            image,
-            "-c",
-            read,
-        ])
-        .output()
-        .expect("docker runs");
+    let output = crate::commands::docker_unchecked(&[
+        "run",
+        "--rm",
+        "--pid",
+        &pid,
+        "--cap-add",
+        "SYS_PTRACE",
+        "--network",
+        "none",
+        "--entrypoint",
+        "sh",
+        image,
+        "-c",
+        read,
+    ]);
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success() && text.contains("PATH=") && !text.contains("UNREADABLE"),

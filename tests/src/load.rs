@@ -50,6 +50,21 @@ impl Load {
         *self.phase.lock().expect("lock") = phase;
     }
 
+    /// Waits until `more` answers beyond those thanked so far are thanked: the load is
+    /// flowing, where a fixed sleep would only hope so. Fails after two minutes.
+    pub async fn until_thanked(&self, more: usize) {
+        let thanked = || self.ledger.lock().expect("lock").thanked.len();
+        let want = thanked() + more;
+        let what = format!("{want} answers thanked");
+        crate::wait::until_async(&what, Duration::from_secs(120), || async {
+            match thanked() {
+                n if n >= want => Ok(()),
+                n => Err(format!("{n} thanked; failed: {:?}", self.failed())),
+            }
+        })
+        .await;
+    }
+
     /// The requests that failed so far.
     pub fn failed(&self) -> Vec<(String, String, String)> {
         self.ledger.lock().expect("lock").failed.clone()

@@ -5,7 +5,7 @@ use std::{
     path::PathBuf,
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex, OnceLock},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 /// Builds a step's binary (once per test process) and returns its path. Tests in this package
@@ -85,16 +85,17 @@ impl App {
 
     /// Waits up to `limit` for a line containing `needle` and returns it.
     pub fn wait_for_line(&mut self, needle: &str, limit: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            if let Some(line) = self
+        let what = format!("a line with {needle:?}");
+        crate::wait::until(&what, limit, || {
+            let found = self
                 .lines
                 .lock()
                 .expect("log lock")
                 .iter()
                 .find(|l| l.contains(needle))
-            {
-                return line.clone();
+                .cloned();
+            if let Some(line) = found {
+                return Ok(line);
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
@@ -102,13 +103,8 @@ impl App {
                     self.output()
                 );
             }
-            assert!(
-                start.elapsed() < limit,
-                "no line with {needle:?} within {limit:?}; output so far:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            Err(format!("the output so far:\n{}", self.output()))
+        })
     }
 
     /// Waits for "listening on http://..." and returns that base URL.
@@ -125,17 +121,12 @@ impl App {
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -{signal} failed");
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait on the app") {
-                return status.code();
+        crate::wait::until("the app's exit", limit, || {
+            match self.child.try_wait().expect("wait on the app") {
+                Some(status) => Ok(status.code()),
+                None => Err("still running".to_owned()),
             }
-            assert!(
-                start.elapsed() < limit,
-                "the app did not exit within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        })
     }
 }
 

@@ -3,9 +3,8 @@
 //! after losing its data.
 
 use std::{
-    net::TcpStream,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 /// A redis-server child process, killed on drop.
@@ -64,13 +63,6 @@ fn spawn(port: u16, options: &[String]) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server runs (Debian: apt-get install redis-server; cargo xtask setup)");
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "redis-server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    crate::wait::until_listening("redis-server listening", port, Duration::from_secs(10));
     child
 }

@@ -69,10 +69,11 @@ fn require_official_names() {
         let missing: Vec<&str> = official
             .into_iter()
             .filter(|image| {
-                !Command::new("docker")
-                    .args(["image", "inspect", "--format", "{{.Id}}", image])
-                    .output()
-                    .is_ok_and(|o| o.status.success())
+                !crate::commands::docker_unchecked(&[
+                    "image", "inspect", "--format", "{{.Id}}", image,
+                ])
+                .status
+                .success()
             })
             .collect();
         assert!(
@@ -316,6 +317,11 @@ impl Launched {
         self.step >= 5
     }
 
+    /// Whether it runs as a Swarm stack (steps 06 and later), not as a Compose project.
+    pub fn stack(&self) -> bool {
+        self.step >= 6
+    }
+
     /// Posts `Remote::post_wide`'s answer (Cyrillic, Japanese, emoji at the form's limits)
     /// and checks that Postgres stored it whole and the answers page shows it.
     pub async fn assert_wide_answer_kept(&self) {
@@ -460,95 +466,6 @@ impl Launched {
             page.contains(&format!(", version {version}</footer>")),
             "version {version} answers: {page}"
         );
-    }
-
-    /// Fails unless every running container of this copy runs hardened, as the Compose files
-    /// ask: a read-only root filesystem, every capability dropped (a service adds back only
-    /// its own), no-new-privileges, memory and process limits, and rotated logs.
-    pub fn assert_hardened(&self) {
-        let label = format!("label=com.docker.compose.project={}", self.project);
-        let ids = Command::new("docker")
-            .args(["ps", "--quiet", "--filter", &label])
-            .output()
-            .expect("docker runs");
-        let ids = String::from_utf8_lossy(&ids.stdout).into_owned();
-        let mut missing = Vec::new();
-        let mut seen = 0;
-        let mut names = Vec::new();
-        for id in ids.split_whitespace() {
-            seen += 1;
-            let inspected = Command::new("docker")
-                .args(["inspect", "--format", "{{.Name}} {{json .HostConfig}}", id])
-                .output()
-                .expect("docker runs");
-            let text = String::from_utf8_lossy(&inspected.stdout).into_owned();
-            let (name, json) = text.trim().split_once(' ').expect("a name and a config");
-            names.push(name.trim_start_matches('/').to_owned());
-            let host: serde_json::Value = serde_json::from_str(json).expect("JSON");
-            let has = |key: &str, value: &str| {
-                host[key]
-                    .as_array()
-                    .is_some_and(|list| list.iter().any(|v| v == value))
-            };
-            let checks = [
-                (
-                    "a read-only root filesystem",
-                    host["ReadonlyRootfs"] == true,
-                ),
-                ("cap_drop: [ALL]", has("CapDrop", "ALL")),
-                (
-                    "no-new-privileges",
-                    has("SecurityOpt", "no-new-privileges:true"),
-                ),
-                (
-                    "a memory limit",
-                    host["Memory"].as_i64().is_some_and(|m| m > 0),
-                ),
-                (
-                    "a pids limit",
-                    host["PidsLimit"].as_i64().is_some_and(|p| p > 0),
-                ),
-                (
-                    "rotated logs",
-                    host["LogConfig"]["Config"]["max-size"].is_string(),
-                ),
-            ];
-            for (what, ok) in checks {
-                if !ok {
-                    missing.push(format!("{name}: {what}"));
-                }
-            }
-        }
-        assert!(seen > 0, "no running containers in {}", self.project);
-        assert!(missing.is_empty(), "not hardened:\n{}", missing.join("\n"));
-
-        // The app's role owns the table it made, and may do nothing a superuser may.
-        let owner = self.psql("select tableowner from pg_tables where tablename = 'cats'");
-        assert!(
-            owner.contains(" survey_app\n"),
-            "cats is the app's:\n{owner}"
-        );
-        let powers = self.psql(
-            "select rolsuper or rolcreaterole or rolcreatedb or rolbypassrls as powers \
-             from pg_roles where rolname = 'survey_app'",
-        );
-        assert!(
-            powers.contains("\n f\n"),
-            "survey_app has no special powers:\n{powers}"
-        );
-        // Redis, where there is one, refuses a client without the password.
-        if let Some(redis) = names.iter().find(|name| name.contains("-redis-")) {
-            let (_, reply) = self.docker(&[
-                "exec",
-                redis,
-                "env",
-                "-u",
-                "REDISCLI_AUTH",
-                "redis-cli",
-                "ping",
-            ]);
-            assert!(reply.contains("NOAUTH"), "Redis wants a password: {reply}");
-        }
     }
 
     /// `psql -c SQL` in the step's database container.

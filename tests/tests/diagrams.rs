@@ -45,18 +45,8 @@ fn diagrams_show_what_each_step_runs() {
 
 /// `docker compose config --services` (or `--volumes`): the names, one a line.
 fn compose_config(file: &Path, what: &str) -> String {
-    let output = std::process::Command::new("docker")
-        .args(["compose", "-f"])
-        .arg(file)
-        .args(["config", what])
-        .output()
-        .expect("docker runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    let file = file.to_str().expect("a UTF-8 path");
+    tests::commands::docker_ok(&["compose", "-f", file, "config", what])
 }
 
 /// The widest a diagram may be drawn, in points: the width of the book's text column (mdBook

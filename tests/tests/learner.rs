@@ -170,9 +170,8 @@ impl Drop for Learner {
                 "step-06-swarm",
                 "step-07-multinode",
             ] {
-                let _ = Command::new("docker")
-                    .args(["image", "rm", &format!("survey/{package}:{TAG}")])
-                    .output();
+                let image = format!("survey/{package}:{TAG}");
+                let _ = tests::commands::docker_unchecked(&["image", "rm", &image]);
             }
             let _ = std::fs::remove_dir_all(&self.checkout);
         }

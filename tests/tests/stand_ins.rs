@@ -2,30 +2,14 @@
 //! image is in use (`POSTGRES_IMAGE`, `REDIS_IMAGE`, `HAPROXY_IMAGE`, as `cargo xtask test`
 //! sets them: the stand-ins offline, the official images online).
 
-use std::{
-    process::{Command, Output},
-    time::{Duration, Instant},
-};
+use std::time::Duration;
+
+use tests::commands::{docker_unchecked as docker, printed as text};
 
 /// The image a variable names, as `cargo xtask images` set it.
 fn image(variable: &str) -> String {
     std::env::var(variable)
         .unwrap_or_else(|_| panic!("{variable} is set by cargo xtask test (cargo xtask images)"))
-}
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Runs `docker args`, panics with its output unless it succeeds; returns stdout, trimmed.
@@ -68,20 +52,15 @@ fn name(what: &str) -> String {
 
 /// Waits until `args` succeeds.
 fn until_ok(args: &[&str], limit: Duration) {
-    let started = Instant::now();
-    loop {
+    let what = format!("docker {} succeeding", args.join(" "));
+    tests::wait::until(&what, limit, || {
         let output = docker(args);
         if output.status.success() {
-            return;
+            Ok(())
+        } else {
+            Err(text(&output))
         }
-        assert!(
-            started.elapsed() < limit,
-            "docker {}: {}",
-            args.join(" "),
-            text(&output)
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    });
 }
 
 /// Postgres: no password, no start; the password from a file (a secret); a UTF8 cluster of the
@@ -133,18 +112,7 @@ fn postgres_image_is_the_official_twin() {
         &["exec", &db, "pg_isready", "-h", "127.0.0.1", "-U", "survey"],
         Duration::from_secs(60),
     );
-    let sql = |query: &str| ok(&["exec", &db, "psql", "-U", "survey", "-tAc", query]);
-    assert_eq!(sql("show server_encoding"), "UTF8");
-    assert_eq!(sql("select char_length('Рыжик三毛猫🍩')"), "9");
-    assert_eq!(
-        sql("select current_setting('server_version_num')::int / 10000"),
-        "15"
-    );
-    assert_eq!(
-        sql("select count(*) from made_by_init"),
-        "0",
-        "the init script ran"
-    );
+    assert_serves_as_the_official_one(&db);
     let over_tcp = |password: &str| {
         docker(&[
             "exec",
@@ -164,23 +132,42 @@ fn postgres_image_is_the_official_twin() {
     };
     assert!(over_tcp("s3cret"), "the password from the file works");
     assert!(!over_tcp("wrong"), "a wrong password is refused");
+    assert_password_exported(&db, &postgres);
+}
 
-    // The official entry point exports the password it read from the file, on every start,
-    // and the server runs with it in its environment: the stand-in does the same, so that the
-    // stacks' test sees it unless they start the server without it.
+/// The official entry point exports the password it read from the file, on every start, and
+/// the server runs with it in its environment: the stand-in does the same, so that the
+/// stacks' test sees it unless they start the server without it.
+fn assert_password_exported(db: &str, postgres: &str) {
     let exported = "POSTGRES_PASSWORD=s3cret";
     assert!(
-        tests::inside::environments(&db, &postgres).contains(exported),
+        tests::inside::environments(db, postgres).contains(exported),
         "the server's environment holds the password, as the official image's does"
     );
-    ok(&["restart", &db]);
+    ok(&["restart", db]);
     until_ok(
-        &["exec", &db, "pg_isready", "-h", "127.0.0.1", "-U", "survey"],
+        &["exec", db, "pg_isready", "-h", "127.0.0.1", "-U", "survey"],
         Duration::from_secs(60),
     );
     assert!(
-        tests::inside::environments(&db, &postgres).contains(exported),
+        tests::inside::environments(db, postgres).contains(exported),
         "and again after a restart, on a cluster that has its password"
+    );
+}
+
+/// UTF-8, Postgres 15, and the init script ran.
+fn assert_serves_as_the_official_one(db: &str) {
+    let sql = |query: &str| ok(&["exec", db, "psql", "-U", "survey", "-tAc", query]);
+    assert_eq!(sql("show server_encoding"), "UTF8");
+    assert_eq!(sql("select char_length('Рыжик三毛猫🍩')"), "9");
+    assert_eq!(
+        sql("select current_setting('server_version_num')::int / 10000"),
+        "15"
+    );
+    assert_eq!(
+        sql("select count(*) from made_by_init"),
+        "0",
+        "the init script ran"
     );
 }
 
@@ -221,45 +208,49 @@ fn redis_image_is_the_official_twin() {
         all.extend_from_slice(args);
         docker(&all)
     };
-    let started = Instant::now();
-    loop {
-        let pong = cli(&plain, &["ping"]);
-        if text(&pong).contains("PONG") {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "another container gets: {}",
-            text(&pong)
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    tests::wait::until(
+        "PONG from another container",
+        Duration::from_secs(30),
+        || {
+            let pong = text(&cli(&plain, &["ping"]));
+            if pong.contains("PONG") {
+                Ok(())
+            } else {
+                Err(pong)
+            }
+        },
+    );
 
     let volume = name("data");
     made.volumes.push(volume.clone());
     let with_options = name("redis-options");
     made.containers.push(with_options.clone());
+    assert_options_run_the_server(&redis, &network, &volume, &with_options);
+}
+
+/// Options alone run redis-server with them, and its data survives a stop and start.
+fn assert_options_run_the_server(redis: &str, network: &str, volume: &str, with_options: &str) {
     ok(&[
         "run",
         "--detach",
         "--name",
-        &with_options,
+        with_options,
         "--network",
-        &network,
+        network,
         "--volume",
         &format!("{volume}:/data"),
-        &redis,
+        redis,
         "--appendonly",
         "yes",
     ]);
     until_ok(
-        &["exec", &with_options, "redis-cli", "ping"],
+        &["exec", with_options, "redis-cli", "ping"],
         Duration::from_secs(30),
     );
     assert_eq!(
         ok(&[
             "exec",
-            &with_options,
+            with_options,
             "redis-cli",
             "config",
             "get",
@@ -267,15 +258,15 @@ fn redis_image_is_the_official_twin() {
         ]),
         "appendonly\nyes"
     );
-    ok(&["exec", &with_options, "redis-cli", "set", "cat", "Pika"]);
-    ok(&["stop", &with_options]);
-    ok(&["start", &with_options]);
+    ok(&["exec", with_options, "redis-cli", "set", "cat", "Pika"]);
+    ok(&["stop", with_options]);
+    ok(&["start", with_options]);
     until_ok(
-        &["exec", &with_options, "redis-cli", "ping"],
+        &["exec", with_options, "redis-cli", "ping"],
         Duration::from_secs(30),
     );
     assert_eq!(
-        ok(&["exec", &with_options, "redis-cli", "get", "cat"]),
+        ok(&["exec", with_options, "redis-cli", "get", "cat"]),
         "Pika"
     );
 }

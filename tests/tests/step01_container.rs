@@ -43,16 +43,13 @@ async fn answers_vanish_with_the_container() {
 
 /// Size and user of `image`, as Docker reports them.
 fn size_and_user(image: &str) -> (u64, String) {
-    let output = std::process::Command::new("docker")
-        .args([
-            "image",
-            "inspect",
-            "--format",
-            "{{.Size}} {{.Config.User}}",
-            image,
-        ])
-        .output()
-        .expect("docker runs");
+    let output = tests::commands::docker_unchecked(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Size}} {{.Config.User}}",
+        image,
+    ]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

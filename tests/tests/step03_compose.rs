@@ -12,7 +12,7 @@ use tests::{
 #[tokio::test]
 async fn compose_stack_without_a_volume() {
     let launched = Launched::up_official(3, &[]);
-    launched.assert_hardened();
+    tests::hardening::assert_hardened(&launched);
     // What `up` ran: the Compose commands a learner could type instead.
     snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!("up_commands", launched.up_commands));

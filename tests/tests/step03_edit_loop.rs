@@ -14,6 +14,7 @@
 
 use tests::{
     http::Remote,
+    phase::Phase,
     xtask::{Launched, copy_of_checkout},
 };
 
@@ -94,6 +95,11 @@ fn app_alone_replaced(launched: &Launched, port: &str) {
     );
 }
 
+/// `up` again on a running step 03 replaces only what changed: nothing when nothing did, the
+/// app alone for an edit of its sources (served at once, its old image removed, the rows
+/// kept), every service for a change to another service's settings; `down` removes even the
+/// database's volumes of earlier containers; another step built later carries the sources as
+/// they are now.
 #[tokio::test(flavor = "multi_thread")]
 async fn up_again_serves_an_edit_and_keeps_the_rest() {
     let _images = CopyImages;
@@ -112,22 +118,51 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
     assert_eq!(heading_served(&launched).await, HEADING);
     let stored = Remote::new(launched.base()).post_pika().await;
     assert_eq!(stored.as_u16(), 303, "an answer before the edit");
-    let before = app_image(&launched);
-
-    // Nothing changed: nothing is replaced.
     let port = launched.port.to_string();
-    let (_, said) = up_again(&launched, &port);
+    let edited = "Tell us all about your cat";
+    serves_an_edit_and_its_undoing(&launched, &template, &original, edited).await;
+    replaces_the_database_for_its_own_change(&launched, copy.path(), &port);
+    down_removes_every_volume(&launched);
+    {
+        let _phase = Phase::named("another step built later carries the sources as they are");
+        let built = tests::xtask::xtask_in(copy.path(), &["step", "2", "build"], &[]);
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let program = binary_of(&format!(
+            "survey/step-02-network:{}",
+            tests::xtask::COPY_TAG
+        ));
+        assert!(
+            contains(&program, HEADING) && !contains(&program, edited),
+            "step 02's image carries the template as it is now, not as it was edited"
+        );
+    }
+}
+
+/// Nothing changed: nothing is replaced. One word changed: the app alone is replaced, and its
+/// old image goes; the rows stay. The edit undone: the old page again, though Docker's cache
+/// gives back old file times; and nothing is replaced the time after.
+async fn serves_an_edit_and_its_undoing(
+    launched: &Launched,
+    template: &std::path::Path,
+    original: &str,
+    edited: &str,
+) {
+    let _phase = Phase::named("an edit replaces the app alone, served at once, rows kept");
+    let port = launched.port.to_string();
+    let before = app_image(launched);
+    let (_, said) = up_again(launched, &port);
     assert!(
         !said.contains("Recreate"),
         "an unchanged step is left alone:\n{said}"
     );
-    assert_eq!(app_image(&launched), before);
-
-    // One word changed: the app alone is replaced, and its old image goes.
-    let edited = "Tell us all about your cat";
-    std::fs::write(&template, original.replace(HEADING, edited)).expect("edit the template");
-    app_alone_replaced(&launched, &port);
-    assert_eq!(heading_served(&launched).await, edited);
+    assert_eq!(app_image(launched), before);
+    std::fs::write(template, original.replace(HEADING, edited)).expect("edit the template");
+    app_alone_replaced(launched, &port);
+    assert_eq!(heading_served(launched).await, edited);
     let count = launched.psql("select count(*) from cats where name = 'Pika'");
     assert_eq!(
         count.lines().nth(2).map(str::trim),
@@ -136,35 +171,41 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
     );
     let (kept, _) = launched.docker(&["image", "inspect", &before]);
     assert!(!kept, "the image the edit replaced is removed");
-
-    // The edit undone: the old page again, though Docker's cache gives back old file times.
-    std::fs::write(&template, &original).expect("undo the edit");
-    app_alone_replaced(&launched, &port);
-    assert_eq!(heading_served(&launched).await, HEADING);
-
-    // Nothing changed since the app was replaced alone: nothing is replaced.
-    let (_, said) = up_again(&launched, &port);
+    std::fs::write(template, original).expect("undo the edit");
+    app_alone_replaced(launched, &port);
+    assert_eq!(heading_served(launched).await, HEADING);
+    let (_, said) = up_again(launched, &port);
     assert!(
         !said.contains("Recreate"),
         "an app replaced alone is left alone next time:\n{said}"
     );
+}
 
-    // The database's configuration changed: Compose is asked about every service, and
-    // replaces the database too.
-    let file = copy.path().join("compose/03-compose.yaml");
+/// The database's configuration changed: Compose is asked about every service, and replaces
+/// the database too.
+fn replaces_the_database_for_its_own_change(
+    launched: &Launched,
+    copy: &std::path::Path,
+    port: &str,
+) {
+    let _phase = Phase::named("a change to the database's settings replaces it too");
+    let file = copy.join("compose/03-compose.yaml");
     let compose = std::fs::read_to_string(&file).expect("the Compose file");
     let limit = "mem_limit: 512m";
     assert_eq!(compose.matches(limit).count(), 1, "the db's memory limit");
     std::fs::write(&file, compose.replace(limit, "mem_limit: 500m")).expect("edit the file");
-    let (out, said) = up_again(&launched, &port);
+    let (out, said) = up_again(launched, port);
     assert!(
         !out.contains("`--no-deps` names")
             && said.contains(&format!("Container {}-db-1  Recreated", launched.project)),
         "a change to the database's service replaces it:\n{out}\n{said}"
     );
+}
 
-    // The new database container mounts its predecessor's anonymous volume by name, which
-    // Docker does not remove with the container: `down` removes it all the same.
+/// The new database container mounts its predecessor's anonymous volume by name, which
+/// Docker does not remove with the container: `down` removes it all the same.
+fn down_removes_every_volume(launched: &Launched) {
+    let _phase = Phase::named("down removes the volumes of earlier database containers too");
     let db = format!("{}-db-1", launched.project);
     let format = "{{range .Mounts}}{{if eq .Destination \"/var/lib/postgresql/data\"}}{{.Name}}{{end}}{{end}}";
     let (ok, volume) = launched.docker(&["inspect", "--format", format, &db]);
@@ -180,21 +221,5 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
     assert!(
         !kept,
         "down leaves the database's anonymous volume {volume} behind"
-    );
-
-    // Another step from the same sources: its build is new, its files' times are old.
-    let built = tests::xtask::xtask_in(copy.path(), &["step", "2", "build"], &[]);
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let program = binary_of(&format!(
-        "survey/step-02-network:{}",
-        tests::xtask::COPY_TAG
-    ));
-    assert!(
-        contains(&program, HEADING) && !contains(&program, edited),
-        "step 02's image carries the template as it is now, not as it was edited"
     );
 }

@@ -7,7 +7,7 @@ use tests::{http::Remote, psql::ids_hidden, xtask::Launched};
 #[tokio::test]
 async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
     let launched = Launched::up(4);
-    launched.assert_hardened();
+    tests::hardening::assert_hardened(&launched);
     let port = launched.port.to_string();
     let remote = Remote::new(launched.base());
     assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);

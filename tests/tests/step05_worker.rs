@@ -4,7 +4,7 @@
 //! through a Postgres outage, stores what a dead worker left pending, and forgets dead workers
 //! only.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
@@ -115,11 +115,14 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "not within {limit:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tests::wait::until_async(what, limit, || async {
+        if check().await {
+            Ok(())
+        } else {
+            Err("not yet".to_owned())
+        }
+    })
+    .await
 }
 
 /// Good answers are stored; an entry that is not an answer and one Postgres refuses go to the
@@ -159,12 +162,17 @@ async fn acknowledges_exactly_what_it_stored_or_dead_lettered() {
         .await
         .expect("XPENDING");
     assert_eq!(pending.count(), 0, "nothing left pending");
+    assert_dead_letters_whole(&mut redis, &too_long).await;
+    assert_replay_is_idempotent(&servers, &mut redis).await;
+}
 
+/// The malformed entry is a dead letter saying why; the refused one is kept whole.
+async fn assert_dead_letters_whole(redis: &mut ConnectionManager, too_long: &str) {
     let letters: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
         .arg(DEAD_LETTERS)
         .arg("-")
         .arg("+")
-        .query_async(&mut redis)
+        .query_async(redis)
         .await
         .expect("XRANGE");
     let field = |i: usize, name: &str| {
@@ -196,12 +204,15 @@ async fn acknowledges_exactly_what_it_stored_or_dead_lettered() {
         "{}",
         field(refused, "reason")
     );
+}
 
-    let listed = step_05_queue::dead_letters::run(&mut redis, false)
+/// The dead letters are listed; a dead letter of an answer already stored, replayed, is still
+/// one row; the refused one is refused again, and the malformed one never replayed.
+async fn assert_replay_is_idempotent(servers: &Servers, redis: &mut ConnectionManager) {
+    let listed = step_05_queue::dead_letters::run(redis, false)
         .await
         .expect("list");
     assert!(listed.contains("2 dead letters."), "{listed}");
-    // A dead letter of an answer already stored, replayed twice, is still one row.
     let stored_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM cats WHERE name = 'Pika'")
         .fetch_one(&servers.pool)
         .await
@@ -209,8 +220,8 @@ async fn acknowledges_exactly_what_it_stored_or_dead_lettered() {
     let mut again = answer("Pika");
     again[0].1 = stored_id.to_string();
     again.push(("reason", "a test".into()));
-    xadd(&mut redis, DEAD_LETTERS, &again).await;
-    let replayed = step_05_queue::dead_letters::run(&mut redis, true)
+    xadd(redis, DEAD_LETTERS, &again).await;
+    let replayed = step_05_queue::dead_letters::run(redis, true)
         .await
         .expect("replay");
     assert!(
@@ -230,8 +241,7 @@ async fn acknowledges_exactly_what_it_stored_or_dead_lettered() {
         3,
         "a replayed answer is not stored twice"
     );
-    // The refused one was refused again; the malformed one was never replayed.
-    assert_eq!(xlen(&mut redis, DEAD_LETTERS).await, 2);
+    assert_eq!(xlen(redis, DEAD_LETTERS).await, 2);
 }
 
 /// Redis comes back without its data: the app's next XADD makes a stream with no group. The

@@ -6,12 +6,11 @@
 use std::{
     io::{BufRead, BufReader, Read},
     net::TcpListener,
-    process::Command,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use tests::cluster::free_port;
@@ -89,42 +88,38 @@ impl Proxy {
         let image = std::env::var("HAPROXY_IMAGE").unwrap_or_else(|_| "haproxy:2.6".into());
         let name = format!("survey-test-proxy-{}", std::process::id());
         let proxy = Self { name, _dir: dir };
-        let output = Command::new("docker")
-            .args([
-                "run",
-                "--detach",
-                "--network",
-                "host",
-                "--name",
-                &proxy.name,
-            ])
-            .arg("--volume")
-            .arg(format!(
-                "{}:/usr/local/etc/haproxy/haproxy.cfg:ro",
-                cfg.display()
-            ))
-            .arg(&image)
-            .output()
-            .expect("docker runs");
-        assert!(output.status.success(), "{output:?}");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", front)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the proxy did not listen: {:?}",
-                Command::new("docker").args(["logs", &proxy.name]).output()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let config = format!("{}:/usr/local/etc/haproxy/haproxy.cfg:ro", cfg.display());
+        let run = [
+            "run",
+            "--detach",
+            "--network",
+            "host",
+            "--name",
+            &proxy.name,
+            "--volume",
+            &config,
+            &image,
+        ];
+        tests::commands::docker_ok(&run);
+        tests::wait::until("the proxy listening", Duration::from_secs(20), || {
+            match std::net::TcpStream::connect(("127.0.0.1", front)) {
+                Ok(_) => Ok(()),
+                Err(err) => Err(format!(
+                    "{err}; its logs: {:?}",
+                    tests::commands::printed(&tests::commands::docker_unchecked(&[
+                        "logs",
+                        &proxy.name
+                    ]))
+                )),
+            }
+        });
         proxy
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["rm", "--force", &self.name])
-            .output();
+        let _ = tests::commands::docker_unchecked(&["rm", "--force", &self.name]);
     }
 }
 

@@ -1,0 +1,132 @@
+//! Every running container of a step hardened, as its Compose or stack file asks: one check
+//! for both, since a stack asks the same of each task but for `no-new-privileges`, which
+//! `docker stack deploy` cannot set.
+
+use crate::{commands::docker_ok, xtask::Launched};
+
+/// Fails unless every running container of `launched` runs hardened (a read-only root
+/// filesystem, every capability dropped, no-new-privileges where Compose runs it, memory and
+/// process limits, rotated logs), the app's database role is no superuser, and Redis, where
+/// there is one, wants a password.
+pub fn assert_hardened(launched: &Launched) {
+    let containers = containers(launched);
+    assert!(
+        !containers.is_empty(),
+        "no running containers in {}",
+        launched.project
+    );
+    let missing: Vec<String> = containers
+        .iter()
+        .flat_map(|c| {
+            missing_settings(c, launched.stack())
+                .into_iter()
+                .map(move |what| format!("{}: {what}", c.name))
+        })
+        .collect();
+    assert!(missing.is_empty(), "not hardened:\n{}", missing.join("\n"));
+    assert_app_role_is_plain(launched);
+    if let Some(redis) = containers.iter().find(|c| c.service.ends_with("redis")) {
+        let (_, reply) = launched.docker(&[
+            "exec",
+            &redis.name,
+            "env",
+            "-u",
+            "REDISCLI_AUTH",
+            "redis-cli",
+            "ping",
+        ]);
+        assert!(reply.contains("NOAUTH"), "Redis wants a password: {reply}");
+    }
+}
+
+/// A running container of the step, as `docker inspect` tells it.
+struct Container {
+    name: String,
+    service: String,
+    host: serde_json::Value,
+}
+
+/// The step's running containers: by Compose's project label, or the stack's namespace.
+fn containers(launched: &Launched) -> Vec<Container> {
+    let label = if launched.stack() {
+        format!("label=com.docker.stack.namespace={}", launched.project)
+    } else {
+        format!("label=com.docker.compose.project={}", launched.project)
+    };
+    let format = concat!(
+        r#"{{.Name}} {{index .Config.Labels "com.docker.compose.service"}}"#,
+        r#"{{index .Config.Labels "com.docker.swarm.service.name"}} {{json .HostConfig}}"#
+    );
+    docker_ok(&["ps", "--quiet", "--filter", &label])
+        .split_whitespace()
+        .map(|id| {
+            let said = docker_ok(&["inspect", "--format", format, id]);
+            let mut fields = said.trim().splitn(3, ' ');
+            let (Some(name), Some(service), Some(json)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                panic!("a name, a service and a config: {said}");
+            };
+            Container {
+                name: name.trim_start_matches('/').to_owned(),
+                service: service.to_owned(),
+                host: serde_json::from_str(json).expect("HostConfig as JSON"),
+            }
+        })
+        .collect()
+}
+
+/// What `container` lacks of the hardening its file asks for.
+fn missing_settings(container: &Container, stack: bool) -> Vec<&'static str> {
+    let host = &container.host;
+    let has = |key: &str, value: &str| {
+        host[key]
+            .as_array()
+            .is_some_and(|list| list.iter().any(|v| v == value))
+    };
+    let checks = [
+        (
+            "a read-only root filesystem",
+            host["ReadonlyRootfs"] == true,
+        ),
+        ("cap_drop: [ALL]", has("CapDrop", "ALL")),
+        (
+            "no-new-privileges",
+            stack || has("SecurityOpt", "no-new-privileges:true"),
+        ),
+        (
+            "a memory limit",
+            host["Memory"].as_i64().is_some_and(|m| m > 0),
+        ),
+        (
+            "a pids limit",
+            host["PidsLimit"].as_i64().is_some_and(|p| p > 0),
+        ),
+        (
+            "rotated logs",
+            host["LogConfig"]["Config"]["max-size"].is_string(),
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(what, _)| what)
+        .collect()
+}
+
+/// The app's role owns the table it made, and may do nothing a superuser may.
+fn assert_app_role_is_plain(launched: &Launched) {
+    let owner = launched.psql("select tableowner from pg_tables where tablename = 'cats'");
+    assert!(
+        owner.contains(" survey_app\n"),
+        "cats is the app's:\n{owner}"
+    );
+    let powers = launched.psql(
+        "select rolsuper or rolcreaterole or rolcreatedb or rolbypassrls as powers \
+         from pg_roles where rolname = 'survey_app'",
+    );
+    assert!(
+        powers.contains("\n f\n"),
+        "survey_app has no special powers:\n{powers}"
+    );
+}
