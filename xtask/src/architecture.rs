@@ -1,9 +1,10 @@
-//! The runner's shape, checked: ARCHITECTURE.md names only paths that exist, and the runner's
-//! modules import each other in one direction only.
+//! The runner's shape, checked: ARCHITECTURE.md names only paths that exist, the runner's
+//! modules import each other in one direction only, and its files and functions stay short
+//! enough to read in one sitting.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    path::Path,
+    path::{Path, PathBuf},
 };
 
 /// Every path ARCHITECTURE.md names in backticks (a word with a `/` in it) exists.
@@ -40,10 +41,98 @@ fn the_runners_modules_import_in_one_direction() {
     }
 }
 
+/// No file of the runner is over 400 lines, and no function of the runner or of the tests
+/// over 80: past that, a reader loses the thread, and the file or function holds more than
+/// one concern. (An end-to-end test that grows is split into named phases.)
+#[test]
+fn files_and_functions_are_short() {
+    let root = crate::project_root();
+    let runner = rust_files(&root.join("xtask/src"));
+    let tests = [
+        rust_files(&root.join("tests/src")),
+        rust_files(&root.join("tests/tests")),
+    ]
+    .concat();
+    let mut long = Vec::new();
+    for (path, text) in &runner {
+        let lines = text.lines().count();
+        if lines > 400 {
+            long.push(format!("{}: {lines} lines", shown(&root, path)));
+        }
+    }
+    for (path, text) in runner.iter().chain(&tests) {
+        for (name, lines) in functions(text) {
+            if lines > 80 {
+                long.push(format!("{}: fn {name}, {lines} lines", shown(&root, path)));
+            }
+        }
+    }
+    assert!(
+        runner.len() > 20 && tests.len() > 20 && long.is_empty(),
+        "too long: {long:#?}"
+    );
+}
+
+fn shown(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Each function in rustfmt'd `text` by name, with its length in lines: from its `fn` line to
+/// the `}` at the same indentation.
+fn functions(text: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (start, line) in lines.iter().enumerate() {
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let after_fn = [
+            "fn ",
+            "pub fn ",
+            "pub(crate) fn ",
+            "async fn ",
+            "pub async fn ",
+        ]
+        .iter()
+        .find_map(|prefix| body.strip_prefix(prefix));
+        let Some(after_fn) = after_fn else {
+            continue;
+        };
+        let name: String = after_fn
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let end = lines[start..]
+            .iter()
+            .position(|l| l.strip_prefix(indent) == Some("}") || l.ends_with(';') && l == line);
+        if let Some(end) = end {
+            found.push((name, end + 1));
+        }
+    }
+    found
+}
+
+#[test]
+fn functions_are_measured_to_their_closing_brace() {
+    let text = "fn a() {\n    x();\n}\n\nimpl A {\n    pub fn b(\n        y: u8,\n    ) {\n        if y {\n        }\n    }\n    fn c();\n}\n";
+    assert_eq!(
+        functions(text),
+        [
+            ("a".to_owned(), 3),
+            ("b".to_owned(), 6),
+            ("c".to_owned(), 1)
+        ]
+    );
+}
+
 /// The modules of the runner and, for each, the others it names as `crate::MODULE`.
 fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    let mut sources: Vec<(String, String)> = Vec::new();
-    collect(src, src, &mut sources);
+    let sources: Vec<(String, String)> = rust_files(src)
+        .into_iter()
+        .map(|(path, text)| (module_of(src, &path), text))
+        .collect();
     let modules: BTreeSet<String> = sources.iter().map(|(m, _)| m.clone()).collect();
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (module, text) in &sources {
@@ -57,25 +146,31 @@ fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     graph
 }
 
-/// Every `.rs` file under `dir`, with the top-level module it belongs to (`main` for the
-/// crate root, whose `mod` lines are no imports).
-fn collect(src: &Path, dir: &Path, sources: &mut Vec<(String, String)>) {
-    for entry in std::fs::read_dir(dir).expect("the runner's sources") {
+/// Every `.rs` file under `dir`, with its text.
+fn rust_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a folder of sources") {
         let path = entry.expect("a directory entry").path();
         if path.is_dir() {
-            collect(src, &path, sources);
+            files.extend(rust_files(&path));
         } else if path.extension().is_some_and(|e| e == "rs") {
-            let relative = path.strip_prefix(src).expect("under src");
-            let first = relative
-                .components()
-                .next()
-                .and_then(|c| c.as_os_str().to_str())
-                .expect("a file name");
-            let module = first.trim_end_matches(".rs").to_owned();
             let text = std::fs::read_to_string(&path).expect("a source file");
-            sources.push((module, text));
+            files.push((path, text));
         }
     }
+    files
+}
+
+/// The top-level module of the runner a file under `src` belongs to (`main` for the crate
+/// root, whose `mod` lines are no imports).
+fn module_of(src: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(src).expect("under src");
+    let first = relative
+        .components()
+        .next()
+        .and_then(|c| c.as_os_str().to_str())
+        .expect("a file name");
+    first.trim_end_matches(".rs").to_owned()
 }
 
 /// The top-level modules `text` names: `crate::a::...` and `crate::{a, b::{...}}`.

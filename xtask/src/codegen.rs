@@ -36,9 +36,9 @@ impl Codegen {
             files.push((step.dockerfile(), rendered));
         }
         // Without a saved report the Dockerfiles are still rendered; the error comes after.
-        let report = saved_report(sh);
+        let report = crate::report::saved(sh);
         if let Ok(report) = &report {
-            for (path, text) in crate::bench::report::rendered(report) {
+            for (path, text) in crate::report::tables::rendered(report) {
                 files.push((path.to_owned(), text));
             }
         }
@@ -65,15 +65,6 @@ impl Codegen {
         }
         Ok(())
     }
-}
-
-/// The report `cargo xtask bench --save` kept.
-fn saved_report(sh: &Shell) -> anyhow::Result<crate::bench::Report> {
-    let path = crate::bench::SAVED;
-    let saved = sh
-        .read_file(path)
-        .with_context(|| format!("reading {path} (`cargo xtask bench --save` writes it)"))?;
-    serde_json::from_str(&saved).with_context(|| format!("reading {path}"))
 }
 
 #[cfg(test)]

@@ -16,43 +16,7 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         );
         return Ok(());
     };
-    let files_of = |s: &Step| -> anyhow::Result<Vec<String>> {
-        let dir = format!("steps/{}", s.dir);
-        let mut files: Vec<String> = cmd!(
-            sh,
-            "git ls-files --cached --others --exclude-standard {dir}"
-        )
-        .quiet()
-        .read()
-        .context("listing the step's files with git")?
-        .lines()
-        .filter(|f| !f.ends_with("Cargo.toml") && !f.ends_with("Dockerfile"))
-        .map(|f| f.trim_start_matches(&format!("{dir}/")).to_owned())
-        .collect();
-        files.sort();
-        Ok(files)
-    };
-    let (before, after) = (files_of(previous)?, files_of(&step)?);
-    let mut pairs: Vec<(String, String)> = after
-        .iter()
-        .map(|f| {
-            let old = if before.contains(f) {
-                format!("steps/{}/{f}", previous.dir)
-            } else {
-                "/dev/null".into()
-            };
-            (old, format!("steps/{}/{f}", step.dir))
-        })
-        .collect();
-    let compose = |s: &Step| {
-        let path = s.compose_file();
-        if sh.path_exists(&path) {
-            path
-        } else {
-            "/dev/null".into()
-        }
-    };
-    pairs.push((compose(previous), compose(&step)));
+    let pairs = file_pairs(sh, previous, &step)?;
     println!(
         "What step {} adds to step {}:",
         step.number, previous.number
@@ -92,6 +56,50 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         .run()?;
     }
     Ok(())
+}
+
+/// The files a lesson shows, as (before, after) paths; /dev/null where one side has none.
+fn file_pairs(sh: &Shell, previous: &Step, step: &Step) -> anyhow::Result<Vec<(String, String)>> {
+    let (before, after) = (lesson_files(sh, previous)?, lesson_files(sh, step)?);
+    let mut pairs: Vec<(String, String)> = after
+        .iter()
+        .map(|f| {
+            let old = if before.contains(f) {
+                format!("steps/{}/{f}", previous.dir)
+            } else {
+                "/dev/null".into()
+            };
+            (old, format!("steps/{}/{f}", step.dir))
+        })
+        .collect();
+    let compose = |s: &Step| {
+        let path = s.compose_file();
+        if sh.path_exists(&path) {
+            path
+        } else {
+            "/dev/null".into()
+        }
+    };
+    pairs.push((compose(previous), compose(step)));
+    Ok(pairs)
+}
+
+/// A step crate's own files, relative to it: its code, not its manifest or Dockerfile.
+fn lesson_files(sh: &Shell, step: &Step) -> anyhow::Result<Vec<String>> {
+    let dir = format!("steps/{}", step.dir);
+    let mut files: Vec<String> = cmd!(
+        sh,
+        "git ls-files --cached --others --exclude-standard {dir}"
+    )
+    .quiet()
+    .read()
+    .context("listing the step's files with git")?
+    .lines()
+    .filter(|f| !f.ends_with("Cargo.toml") && !f.ends_with("Dockerfile"))
+    .map(|f| f.trim_start_matches(&format!("{dir}/")).to_owned())
+    .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// The names of a step's dependencies, from its Cargo.toml.

@@ -11,6 +11,7 @@ mod doctor;
 mod images;
 mod interrupt;
 mod launch;
+mod report;
 mod setup;
 mod step;
 mod steps;

@@ -5,24 +5,12 @@
 use std::{collections::BTreeMap, time::Instant};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use xshell::cmd;
 
-use crate::launch::Instance;
+use crate::{launch::Instance, report::CpuUse};
 
 /// The kernel counts process times in ticks of 1/100 s (USER_HZ, 100 on Linux's platforms).
 const TICKS_PER_SECOND: f64 = 100.0;
-
-/// How many cores, on average, each part kept busy during a load.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CpuUse {
-    /// Part name (a service, `docker-proxy`, `wrk`, `rest`) and the cores it kept busy.
-    pub parts: Vec<(String, f64)>,
-    /// Cores nobody used.
-    pub idle: f64,
-    /// Processor time per request, in microseconds, all parts together.
-    pub micros_per_request: f64,
-}
 
 /// What to read: the step's containers by service, the proxies of its published port.
 pub struct Meter {

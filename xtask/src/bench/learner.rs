@@ -4,58 +4,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde::{Deserialize, Serialize};
 use xshell::{Shell, cmd};
 
-use super::Spread;
 use crate::{
     images::{self, Images, Profile, Progress},
     launch::{Instance, Service, Up},
+    report::{ImageSizes, Lab, Learner, ServiceFigure, Spread, StepFigure},
     steps::{STEPS, Step},
 };
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Learner {
-    /// Seconds from a one-word change of the form's template to `cargo xtask step 3 up`
-    /// done, with the new page served.
-    pub edit_to_running_seconds: Spread,
-    /// Seconds of `up` for each step, its images built, to every service healthy.
-    pub up_seconds: Vec<StepFigure>,
-    /// Memory each service of the steps with workers uses, idle after start (MiB).
-    pub idle_memory_mib: Vec<ServiceFigure>,
-    /// Step 01's app image, as `up` builds it and as it ships (MB).
-    pub image_mb: ImageSizes,
-    /// Step 07's lab, when measured (`--lab`).
-    pub lab: Option<Lab>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StepFigure {
-    pub step: u8,
-    pub value: f64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ServiceFigure {
-    pub step: u8,
-    pub service: String,
-    pub value: f64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ImageSizes {
-    pub quick: f64,
-    pub release: f64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Lab {
-    pub nodes: u32,
-    /// `cargo xtask step 7 up` from built images to every replica healthy.
-    pub up_seconds: f64,
-    /// Memory of the nodes' and the registry's containers together, idle (MiB).
-    pub memory_mib: f64,
-}
 
 /// Measures every figure; `runs` edits for the edit loop.
 pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::Result<Learner> {
@@ -111,7 +67,7 @@ fn timed_up<T>(
 ) -> anyhow::Result<(f64, T)> {
     let project = format!("survey-bench-up-{:02}", step.number);
     let on = Instance::with_images(sh, step, project, images.clone());
-    let up = quick_up(super::free_port()?);
+    let up = quick_up(super::machine::free_port()?);
     eprintln!("\n==> step {}: up, down, and up again timed", step.number);
     let result = (|| {
         on.up(up)?;
@@ -208,7 +164,7 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
     copy_sh.set_var("SURVEY_TAG", "bench");
     let project = "survey-bench-edit".to_owned();
     let on = Instance::with_images(&copy_sh, Step::find(3)?, project, images.clone());
-    let port = super::free_port()?;
+    let port = super::machine::free_port()?;
     let up = quick_up(port);
     let template = copy.join("steps/survey/templates/form.html");
     let original = std::fs::read_to_string(&template).context("reading the form's template")?;

@@ -1,10 +1,10 @@
-//! A bench report as text: on the console, and as the Markdown tables the book includes,
-//! rendered by `cargo xtask codegen` from the report `cargo xtask bench --save` keeps in
-//! docs/bench/report.json (so no figure in the book is typed by hand).
+//! A report as text: on the console, and as the Markdown tables the book includes, rendered
+//! from the saved report by `bench --save` and by `codegen` alike (so no figure in the book is
+//! typed by hand).
 
 use std::fmt::Write;
 
-use super::{Report, Spread};
+use super::{CpuUse, Report, Spread};
 
 /// The files rendered from a saved report: (path, Markdown).
 pub fn rendered(report: &Report) -> Vec<(&'static str, String)> {
@@ -109,23 +109,30 @@ fn throughput(r: &Report) -> String {
          run's own ratio, lowest to highest in brackets.\n",
         r.runs, r.duration_seconds, r.concurrency, r.workers
     );
-    text.push_str("| | per second | p50 | p99 | failed |\n|---|---:|---:|---:|---:|\n");
+    text.push_str(&loads(r));
+    text.push_str(&ratios(r));
+    text.push_str(&cores(r));
+    text
+}
+
+/// The table of rates and latencies.
+fn loads(r: &Report) -> String {
+    let mut text =
+        String::from("| | per second | p50 | p99 | failed |\n|---|---:|---:|---:|---:|\n");
     let rows = [
         (
             "step 04 `POST /` (a committed row per request)",
-            r.direct.post,
+            Some(r.direct.post),
         ),
         (
             "step 05 `POST /` (an fsynced stream entry per request)",
-            r.queue.post,
+            Some(r.queue.post),
         ),
         (
             "step 05 `POST /` with `appendfsync everysec` (not durable)",
-            r.queue_only.post_everysec,
+            Some(r.queue_only.post_everysec),
         ),
-        ("step 04 `GET /` (the form)", r.direct.get),
-    ];
-    let beside = [
+        ("step 04 `GET /` (the form)", Some(r.direct.get)),
         (
             "step 04 `POST /` from beside the app (no published port)",
             r.direct.post_beside,
@@ -135,10 +142,10 @@ fn throughput(r: &Report) -> String {
             r.queue.post_beside,
         ),
     ];
-    let beside = beside
+    let measured = rows
         .into_iter()
         .filter_map(|(name, load)| Some((name, load?)));
-    for (name, load) in rows.into_iter().chain(beside) {
+    for (name, load) in measured {
         let _ = writeln!(
             text,
             "| {name} | {:.0} | {:.1} ms | {:.1} ms | {} |",
@@ -162,8 +169,13 @@ fn throughput(r: &Report) -> String {
         "| step 05's {} workers draining a backlog | {:.0} rows | | | |\n",
         r.workers, r.queue_only.drain_rows_per_second
     );
+    text
+}
+
+/// The ratios, each measured within single runs.
+fn ratios(r: &Report) -> String {
     let ratios = &r.ratios;
-    text.push_str("Ratios:\n\n");
+    let mut text = String::from("Ratios:\n\n");
     for (name, value) in [
         (
             "step 04 `POST /` over Postgres's own one-row rate over the network",
@@ -195,16 +207,16 @@ fn throughput(r: &Report) -> String {
             spread(value, 2)
         );
     }
-    if let Some([direct, queue]) = &ratios.published_over_beside {
-        for (step, value) in [("04", direct), ("05", queue)] {
+    if let Some(sides) = &ratios.published_over_beside {
+        for side in super::Side::BOTH {
             let _ = writeln!(
                 text,
-                "- step {step} `POST /` through the published port over the same from beside the app: {}",
-                spread(value, 2)
+                "- step {:02} `POST /` through the published port over the same from beside the app: {}",
+                side.step(),
+                spread(sides.get(side), 2)
             );
         }
     }
-    text.push_str(&cores(r));
     text
 }
 
@@ -227,7 +239,7 @@ fn cores(r: &Report) -> String {
     // The services first, by name; then the proxy, wrk and the rest, as measured.
     let tail = ["docker-proxy", "wrk", "rest"];
     names.sort_by_key(|n| (tail.iter().position(|t| t == n), *n));
-    let of = |used: &super::cpu::CpuUse, name: &str| {
+    let of = |used: &CpuUse, name: &str| {
         used.parts
             .iter()
             .find(|(n, _)| n == name)

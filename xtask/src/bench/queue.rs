@@ -1,0 +1,91 @@
+//! Step 05's queue under the bench's hands: its length, the workers held back and let go,
+//! Redis recreated with another fsync policy.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::wrk::Wrk;
+use crate::launch::{Input, Instance, Service};
+
+/// How often Redis fsyncs its append-only file.
+#[derive(Debug, Clone, Copy)]
+pub enum Fsync {
+    /// Per entry: an accepted answer is on disk (the project's setting).
+    Always,
+    /// Once a second: faster, and a crash loses up to a second of answers.
+    Everysec,
+}
+
+impl Fsync {
+    fn name(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::Everysec => "everysec",
+        }
+    }
+}
+
+/// Rows per second the workers store from a backlog: stop them, queue answers, start them
+/// (without waiting for their healthchecks, which would overlap the draining), and time the
+/// queue until it is empty.
+pub fn drain_rate(on: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyhow::Result<f64> {
+    on.launcher().scale(on, 0)?;
+    for _ in 0..2 {
+        wrk.post(on.sh, url)?;
+    }
+    let backlog = length(on)?;
+    let scale = format!("worker={workers}");
+    // Timed from the start command: the workers' start-up is counted too, so the rate
+    // is, if anything, understated.
+    let started = Instant::now();
+    crate::launch::compose(on)?
+        .args(["up", "--detach", "--no-recreate", "--scale", &scale])
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .context("starting the workers")?;
+    while length(on)? > 0 {
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("the workers did not drain the queue within 5 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(backlog as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Recreates step 05's Redis with `appendfsync` set to `fsync`, then loads it for a
+/// discarded second while the app and workers reconnect.
+pub fn set_fsync(on: &Instance<'_>, wrk: Wrk, url: &str, fsync: Fsync) -> anyhow::Result<()> {
+    let _fsync = on.sh.push_env("REDIS_APPENDFSYNC", fsync.name());
+    crate::launch::compose(on)?
+        .args(["up", "--detach", "--wait", "redis"])
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .context("recreating Redis")?;
+    wrk.post_for(on.sh, url, 1)?;
+    // The workers are back once they drain what that second queued. (Redis may still
+    // be loading its data: that is not an answer yet.)
+    let started = Instant::now();
+    while length(on).map_or(true, |n| n > 0) {
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("the workers did not drain the queue within 2 minutes of Redis's restart");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Entries waiting plus entries in a worker's hands.
+fn length(on: &Instance<'_>) -> anyhow::Result<u64> {
+    let length = on
+        .exec(Service::Redis, Input::Closed)?
+        .args(["redis-cli", "XLEN", "survey:answers"])
+        .quiet()
+        .read()?;
+    length
+        .trim()
+        .parse()
+        .with_context(|| format!("reading XLEN: {length}"))
+}

@@ -1,0 +1,248 @@
+//! A bench report: what `cargo xtask bench` measured, as data. `bench` fills it in, `--save`
+//! keeps it in docs/bench/report.json, and [`tables`] renders it, for the console and as the
+//! Markdown tables the book includes (`bench --save` and `codegen` both call it, and neither
+//! knows the other).
+
+pub mod tables;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use xshell::Shell;
+
+/// Where `bench --save` keeps the report.
+pub const SAVED: &str = "docs/bench/report.json";
+
+/// The report `bench --save` kept.
+pub fn saved(sh: &Shell) -> anyhow::Result<Report> {
+    let saved = sh
+        .read_file(SAVED)
+        .with_context(|| format!("reading {SAVED} (`cargo xtask bench --save` writes it)"))?;
+    serde_json::from_str(&saved).with_context(|| format!("reading {SAVED}"))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub machine: Machine,
+    pub duration_seconds: u64,
+    pub runs: usize,
+    pub concurrency: u32,
+    pub workers: u32,
+    pub learner: Learner,
+    pub direct: StepResults,
+    pub queue: StepResults,
+    pub queue_only: Queue,
+    pub ratios: Ratios,
+}
+
+/// When and where a report was measured.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Machine {
+    pub measured_on: String,
+    pub cores: usize,
+    pub memory_gib: f64,
+    pub cpu: String,
+    pub kernel: String,
+    pub docker: String,
+}
+
+/// The two paths a throughput comparison sets side by side: step 04 straight to Postgres,
+/// step 05 through the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Direct,
+    Queue,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Direct, Side::Queue];
+
+    /// The step that goes this way.
+    pub fn step(self) -> u8 {
+        match self {
+            Side::Direct => 4,
+            Side::Queue => 5,
+        }
+    }
+}
+
+/// One value for each side.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Sides<T> {
+    pub direct: T,
+    pub queue: T,
+}
+
+impl<T> Sides<T> {
+    /// Each side's value from `of`, step 04's first.
+    pub fn try_new(mut of: impl FnMut(Side) -> anyhow::Result<T>) -> anyhow::Result<Self> {
+        Ok(Self {
+            direct: of(Side::Direct)?,
+            queue: of(Side::Queue)?,
+        })
+    }
+
+    pub fn new(mut of: impl FnMut(Side) -> T) -> Self {
+        Self {
+            direct: of(Side::Direct),
+            queue: of(Side::Queue),
+        }
+    }
+
+    pub fn get(&self, side: Side) -> &T {
+        match side {
+            Side::Direct => &self.direct,
+            Side::Queue => &self.queue,
+        }
+    }
+}
+
+/// Requests per second and latency percentiles of one wrk run.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Load {
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Responses that were neither 2xx nor 3xx (a thanked POST is a 303).
+    #[serde(default)]
+    pub failed: u64,
+}
+
+impl Load {
+    /// The run with the median requests per second.
+    pub fn median(mut runs: Vec<Load>) -> Load {
+        runs.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+        runs[runs.len() / 2]
+    }
+}
+
+/// A median with the smallest and largest of the runs it is the median of.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(mut values: Vec<f64>) -> Self {
+        values.sort_by(f64::total_cmp);
+        Self {
+            median: values.get(values.len() / 2).copied().unwrap_or_default(),
+            min: values.first().copied().unwrap_or_default(),
+            max: values.last().copied().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StepResults {
+    pub get: Load,
+    pub post: Load,
+    /// Postgres's one-row INSERTs inside the db container, through its socket.
+    pub pgbench_socket_per_second: f64,
+    /// The same from a container beside it, over the project's network, as the app goes.
+    pub pgbench_network_per_second: f64,
+    /// `POST /` from beside the app, without the published port (measured as root only).
+    #[serde(default)]
+    pub post_beside: Option<Load>,
+    /// Where the cores went during the median `POST /` run.
+    #[serde(default)]
+    pub post_cpu: Option<CpuUse>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Queue {
+    /// Step 05's POST with Redis fsyncing once a second instead of per entry (not durable).
+    pub post_everysec: Load,
+    pub drain_rows_per_second: f64,
+}
+
+/// Each the median (and spread) of the ratios of single runs measured one after the other.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Ratios {
+    /// The web layer's cost: step 04's POST over pgbench from the network, same run.
+    pub direct_post_over_pgbench_network: Spread,
+    /// What the network costs Postgres: pgbench from a container over pgbench on the socket.
+    pub pgbench_network_over_socket: Spread,
+    /// What fsyncing every entry costs the queue path: POST with everysec over always.
+    pub queue_everysec_over_always: Spread,
+    /// The same from beside the app (measured as root only).
+    #[serde(default)]
+    pub queue_everysec_over_always_beside: Option<Spread>,
+    /// What the queue gains at the door: step 05's POST over step 04's, same run.
+    pub queue_post_over_direct_post: Spread,
+    /// What batches gain: the workers' drain over pgbench from the network.
+    pub queue_drain_over_pgbench_network: Spread,
+    /// What the published port costs: `POST /` through it over the same from beside the
+    /// app (measured as root only).
+    #[serde(default)]
+    pub published_over_beside: Option<Sides<Spread>>,
+}
+
+/// How many cores, on average, each part kept busy during a load.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CpuUse {
+    /// Part name (a service, `docker-proxy`, `wrk`, `rest`) and the cores it kept busy.
+    pub parts: Vec<(String, f64)>,
+    /// Cores nobody used.
+    pub idle: f64,
+    /// Processor time per request, in microseconds, all parts together.
+    pub micros_per_request: f64,
+}
+
+/// What a learner feels: how long `up` takes, an edit takes to be served, how much memory
+/// the services use idle, how big the app image is.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Learner {
+    /// Seconds from a one-word change of the form's template to `cargo xtask step 3 up`
+    /// done, with the new page served.
+    pub edit_to_running_seconds: Spread,
+    /// Seconds of `up` for each step, its images built, to every service healthy.
+    pub up_seconds: Vec<StepFigure>,
+    /// Memory each service of the steps with workers uses, idle after start (MiB).
+    pub idle_memory_mib: Vec<ServiceFigure>,
+    /// Step 01's app image, as `up` builds it and as it ships (MB).
+    pub image_mb: ImageSizes,
+    /// Step 07's lab, when measured (`--lab`).
+    pub lab: Option<Lab>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StepFigure {
+    pub step: u8,
+    pub value: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ServiceFigure {
+    pub step: u8,
+    pub service: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ImageSizes {
+    pub quick: f64,
+    pub release: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Lab {
+    pub nodes: u32,
+    /// `cargo xtask step 7 up` from built images to every replica healthy.
+    pub up_seconds: f64,
+    /// Memory of the nodes' and the registry's containers together, idle (MiB).
+    pub memory_mib: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    /// The saved report reads as today's model (a renamed field would drop it silently).
+    #[test]
+    fn the_saved_report_reads() {
+        let sh = xshell::Shell::new().expect("a shell");
+        sh.change_dir(crate::project_root());
+        let report = super::saved(&sh).expect("the saved report");
+        assert!(report.ratios.published_over_beside.is_some());
+    }
+}
