@@ -144,6 +144,33 @@ pub async fn send_failed_again(base: &str, ledger: Ledger) -> Vec<String> {
     thanked
 }
 
+/// Stops `load`; every visitor whose request failed sends the form again (a killed task or
+/// node may fail a request, never lose a thanked answer); then every thanked answer is looked
+/// up among the rows whose name matches `pattern` ([`tally`]). Fails unless more than
+/// `at_least` answers were thanked: too little load proves nothing.
+pub async fn stop_and_tally(
+    load: Load,
+    launched: &crate::xtask::Launched,
+    pattern: &str,
+    at_least: usize,
+) -> Tally {
+    let ledger = load.stop().await;
+    let failed = ledger.failed.len();
+    let thanked = send_failed_again(&launched.base(), ledger).await;
+    let tally = tally(launched, pattern, &thanked).await;
+    eprintln!(
+        "thanked {}, {failed} of them after a failed request, stored {}",
+        thanked.len(),
+        tally.stored
+    );
+    assert!(
+        thanked.len() > at_least,
+        "enough load to prove something: {}",
+        thanked.len()
+    );
+    tally
+}
+
 /// How the thanked answers fared in Postgres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {

@@ -515,10 +515,28 @@ pub const AS_ONLINE: &[(&str, &str)] = &[
     (r"\b26\.\d+\.\d+(\+dfsg\d*)?\b", "[engine version]"),
 ];
 
+/// What Docker prints that differs from run to run: how long ago a container or task
+/// started, a swarm node's id, and the tag by which a stack runs the app image (its id).
+const DOCKER_VARIES: &[(&str, &str)] = &[
+    (
+        r"\b(Up|Running|Starting|Preparing) (less than a second|(About |about )?(an?|\d+) (second|minute|hour)s?)",
+        "$1 [time]",
+    ),
+    (
+        r"\b(less than a second|(About |about )?(an?|\d+) (second|minute|hour)s?) ago\b",
+        "[time] ago",
+    ),
+    (r"\b[a-z0-9]{25}\b", "[node id]"),
+    (
+        r"(survey/step-0[67]-[a-z]+):[0-9a-f]{12}\b",
+        "$1:[image id]",
+    ),
+];
+
 /// Snapshot settings that redact what varies between runs of a step: the test's own project
 /// name and port become the defaults a learner gets (survey-0N, 2154), and the stand-ins the
 /// official images ([`AS_ONLINE`]), so the snapshots read as the chapters' expected output;
-/// plus any `extra` (regex, replacement) pairs.
+/// Docker's times and ids ([`DOCKER_VARIES`]); plus any `extra` (regex, replacement) pairs.
 pub fn snapshot_settings(launched: &Launched, extra: &[(&str, &str)]) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     for (regex, replacement) in redactions(launched, extra) {
@@ -549,6 +567,11 @@ fn redactions(launched: &Launched, extra: &[(&str, &str)]) -> Vec<(String, Strin
         format!(r"127\.0\.0\.1:{}\b", launched.port),
         "127.0.0.1:2154".to_owned(),
     ));
+    all.extend(
+        DOCKER_VARIES
+            .iter()
+            .map(|(r, s)| ((*r).to_owned(), (*s).to_owned())),
+    );
     all.extend(
         extra
             .iter()

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tests::{
     commands::docker_ok as docker,
-    load::{Load, send_failed_again, tally},
+    load::{Load, stop_and_tally},
     phase::Phase,
     xtask::{Launched, redacted_tables, snapshot_settings},
 };
@@ -82,18 +82,8 @@ fn shows_what_runs(launched: &Launched) {
     let port = launched.port;
     let hostname = docker(&["info", "--format", "{{.Name}}"]).trim().to_owned();
     let filters = [
-        (r"\b[a-z0-9]{25}\b", "[node id]"),
         (r"^[a-z0-9]{12}$", "[id]"),
         (&*format!(r"\b{}\b", regex::escape(&hostname)), "[node]"),
-        (
-            r"\b(Running|Starting|Preparing) (less than a second|(about )?(an?|\d+) (seconds?|minutes?)) ago",
-            "$1 [time] ago",
-        ),
-        // The stack runs the app image by its id (`up` tags it so), which every build changes.
-        (
-            r"(survey/step-0[67]-[a-z]+):[0-9a-f]{12}\b",
-            "$1:[image id]",
-        ),
         (&*format!(r"\*:{port}->"), "*:2154->"),
     ];
     let filters: Vec<(&str, &str)> = filters.iter().map(|(r, s)| (*r, *s)).collect();
@@ -209,25 +199,11 @@ async fn survives_updates_an_outage_and_killed_tasks(launched: &Launched) {
     rides_out_a_database_outage(launched, &load).await;
     heals_killed_tasks(launched, &load).await;
     let _phase = Phase::named("every thanked answer is stored once, none a dead letter");
-    let ledger = load.stop().await;
-    let failed = ledger.failed.len();
-    // A visitor whose request failed when a task was killed sends the form again.
-    let thanked = send_failed_again(&launched.base(), ledger).await;
-    let tally = tally(launched, "^(update|broken|outage|kill)-", &thanked).await;
+    let tally = stop_and_tally(load, launched, "^(update|broken|outage|kill)-", 200).await;
     assert_eq!(
         dead_letters(launched).await,
         dead_before,
         "no answer became a dead letter while Postgres was away"
-    );
-    eprintln!(
-        "thanked {}, failed during kills {failed}, stored {}",
-        thanked.len(),
-        tally.stored
-    );
-    assert!(
-        thanked.len() > 200,
-        "enough load to prove something: {}",
-        thanked.len()
     );
     let summary = format!(
         "failed requests during the rolling update and the rollback: {failed_in_updates}\n\

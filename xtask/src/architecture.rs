@@ -243,7 +243,7 @@ fn circle_from(graph: &BTreeMap<String, BTreeSet<String>>, start: &str) -> Optio
 #[test]
 fn crate_paths_read_use_groups() {
     let text = "use crate::{docker, images::{self, Fetch}, launch::{Input, Up}};\n\
-                let x = crate::steps::STEPS; crate::test::run();";
+                let x = crate::catalogue::STEPS; crate::test::run();";
     let named: Vec<String> = crate_paths(text).into_iter().collect();
-    assert_eq!(named, ["docker", "images", "launch", "steps", "test"]);
+    assert_eq!(named, ["catalogue", "docker", "images", "launch", "test"]);
 }

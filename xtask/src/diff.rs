@@ -6,7 +6,7 @@
 use anyhow::Context;
 use xshell::{Shell, cmd};
 
-use crate::steps::{STEPS, Step};
+use crate::catalogue::{STEPS, Step};
 
 pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
     let Some(previous) = STEPS.iter().rev().find(|s| s.number < step.number) else {

@@ -106,9 +106,9 @@ fn swarm(sh: &Shell) -> Result<String, String> {
             Err("this engine is a worker of a swarm: deploy stacks from a manager".into())
         }
         Ok(State::Inactive) => {
-            let step = crate::steps::STEPS
+            let step = crate::catalogue::STEPS
                 .iter()
-                .find(|s| s.launch == crate::steps::Launch::Stack)
+                .find(|s| s.launch == crate::catalogue::Launch::Stack)
                 .map_or(0, |s| s.number);
             Ok(format!(
                 "not in a swarm (`cargo xtask step {step} up` makes a one-node swarm, and `down` leaves it)"

@@ -3,6 +3,7 @@
 #[cfg(test)]
 mod architecture;
 mod bench;
+mod catalogue;
 mod codegen;
 mod diff;
 mod docker;
@@ -14,7 +15,6 @@ mod launch;
 mod report;
 mod setup;
 mod step;
-mod steps;
 mod test;
 mod tools;
 

@@ -39,7 +39,7 @@ impl Test {
             announce("lints")?;
             crate::codegen::Codegen { check: true }.run(sh)?;
             crate::docs::check(sh)?;
-            let dockerfiles: Vec<String> = crate::steps::STEPS
+            let dockerfiles: Vec<String> = crate::catalogue::STEPS
                 .iter()
                 .map(|s| s.dockerfile())
                 .chain(
@@ -58,7 +58,7 @@ impl Test {
             .context("clippy found problems")?;
         }
         announce("Docker images (the end-to-end tests run every step in containers)")?;
-        let docker = prepare_docker(sh, crate::steps::STEPS)?;
+        let docker = prepare_docker(sh, crate::catalogue::STEPS)?;
         // Every apt package CI installs must exist on a clean bookworm, whatever this machine has.
         crate::setup::check_apt(sh, &[])?;
         announce("tests")?;
@@ -142,7 +142,7 @@ struct Prepared {
 
 /// Checks Docker and Compose, makes sure the base images exist, and builds the app images of
 /// `steps` up front (with progress), so the tests that launch them start quickly.
-fn prepare_docker(sh: &Shell, steps: &[crate::steps::Step]) -> anyhow::Result<Prepared> {
+fn prepare_docker(sh: &Shell, steps: &[crate::catalogue::Step]) -> anyhow::Result<Prepared> {
     crate::docker::require_engine(sh)?;
     crate::docker::require_compose_v2(sh)?;
     // The stand-ins are built again (from Docker's cache) in case their Dockerfiles changed.
@@ -206,7 +206,7 @@ fn test_targets(sh: &Shell, prefix: &str) -> anyhow::Result<Vec<String>> {
 }
 
 /// `cargo xtask step N test`: the tests of one step (the files tests/tests/stepNN_*.rs).
-pub fn run_step_tests(sh: &Shell, step: crate::steps::Step) -> anyhow::Result<()> {
+pub fn run_step_tests(sh: &Shell, step: crate::catalogue::Step) -> anyhow::Result<()> {
     let targets = test_targets(sh, &format!("step{:02}_", step.number))?;
     // Only this step's image: the others are not needed to test it.
     let interrupt = crate::interrupt::Deferred::hold()?;

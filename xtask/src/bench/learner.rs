@@ -7,10 +7,10 @@ use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
 use crate::{
+    catalogue::{STEPS, Step},
     images::{self, Images, Profile, Progress},
     launch::{Instance, Service, Up},
     report::{ImageSizes, Lab, Learner, ServiceFigure, Spread, StepFigure},
-    steps::{STEPS, Step},
 };
 
 /// Measures every figure; `runs` edits for the edit loop.

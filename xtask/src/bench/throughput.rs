@@ -13,10 +13,10 @@ use super::{
     wrk::{Beside, Wrk},
 };
 use crate::{
+    catalogue::Step,
     images::{Images, Profile},
     launch::{Instance, Up},
     report::{CpuUse, Load, Queue, Ratios, Side, Sides, Spread, StepResults},
-    steps::Step,
 };
 
 /// What the throughput phases measure, and how hard.

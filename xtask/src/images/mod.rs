@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use xshell::{Shell, cmd};
 
-use crate::{docker, steps::Step};
+use crate::{catalogue::Step, docker};
 
 mod official_names;
 mod stand_ins;

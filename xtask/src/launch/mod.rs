@@ -24,8 +24,8 @@ use anyhow::bail;
 use xshell::Shell;
 
 use crate::{
+    catalogue::{Launch, Step},
     images::{Fetch, Images, Profile, Progress},
-    steps::{Launch, Step},
 };
 
 /// One copy of a step, named `project` (its containers, network, Compose project or stack),

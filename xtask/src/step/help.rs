@@ -1,6 +1,6 @@
 //! The help texts that name steps, from the catalogue: they say what it says.
 
-use crate::steps::{STEPS, named_where};
+use crate::catalogue::{STEPS, named_where};
 
 pub fn workers() -> String {
     format!("How many workers to start ({})", named_where(|s| s.workers))

@@ -8,9 +8,9 @@ use anyhow::{Context, bail};
 use xshell::Shell;
 
 use crate::{
+    catalogue::{STEPS, Step, named_where},
     docker, images,
     launch::{Input, Instance, NodeOp, Service, Up},
-    steps::{STEPS, Step, named_where},
 };
 
 /// Work with one step.
@@ -245,7 +245,7 @@ fn needs_nodes(on: &Instance<'_>, nodes: u32) -> anyhow::Result<()> {
 }
 
 /// The lab's sizes, for a step that runs one.
-fn has_nodes(on: &Instance<'_>) -> anyhow::Result<crate::steps::Nodes> {
+fn has_nodes(on: &Instance<'_>) -> anyhow::Result<crate::catalogue::Nodes> {
     on.step.nodes.with_context(|| {
         format!(
             "step {} runs on this machine's engine alone; {} {} a lab of nodes",
