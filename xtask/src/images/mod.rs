@@ -201,7 +201,7 @@ pub fn build_app(
 
 /// Finds or makes every image; a variable already set (BUILDER_IMAGE, POSTGRES_IMAGE) wins.
 pub fn ensure(sh: &Shell, fetch: Fetch) -> anyhow::Result<Images> {
-    let here = Here::list(sh)?;
+    let here = LocalImages::list(sh)?;
     let builder = match std::env::var("BUILDER_IMAGE") {
         Ok(image) => image,
         Err(_) => official_or(
@@ -261,7 +261,7 @@ impl LabImages {
 /// Finds or makes the lab's images (only step 07 needs them; DIND_IMAGE and REGISTRY_IMAGE
 /// win when set).
 pub fn ensure_lab(sh: &Shell, fetch: Fetch) -> anyhow::Result<LabImages> {
-    let here = Here::list(sh)?;
+    let here = LocalImages::list(sh)?;
     let image = |variable: &str, official: &str, dir: &str, tag: &str| match std::env::var(variable)
     {
         Ok(image) => Ok(image),
@@ -285,7 +285,7 @@ pub fn ensure_lab(sh: &Shell, fetch: Fetch) -> anyhow::Result<LabImages> {
 /// reach when it was made) unless `fetch.online`.
 fn official_or(
     sh: &Shell,
-    here: &Here,
+    here: &LocalImages,
     fetch: Fetch,
     official: &str,
     stand_in: &str,
@@ -313,9 +313,9 @@ fn official_or(
 }
 
 /// The images this engine has, by name, listed once (one command instead of one per name).
-struct Here(std::collections::HashSet<String>);
+struct LocalImages(std::collections::HashSet<String>);
 
-impl Here {
+impl LocalImages {
     fn list(sh: &Shell) -> anyhow::Result<Self> {
         let format = "{{.Repository}}:{{.Tag}}";
         let names = cmd!(sh, "docker image ls --format {format}")

@@ -4,8 +4,8 @@ use anyhow::Context;
 use xshell::{Shell, cmd};
 
 use super::{
-    Here, Images, LabImages, OFFICIAL_BUILDER, OFFICIAL_DIND, OFFICIAL_HAPROXY, OFFICIAL_POSTGRES,
-    OFFICIAL_REDIS, OFFICIAL_REGISTRY,
+    Images, LabImages, LocalImages, OFFICIAL_BUILDER, OFFICIAL_DIND, OFFICIAL_HAPROXY,
+    OFFICIAL_POSTGRES, OFFICIAL_REDIS, OFFICIAL_REGISTRY,
 };
 
 /// The images in use under their official names, as a machine with Docker Hub has them, for
@@ -20,7 +20,7 @@ pub struct OfficialNames {
 
 impl OfficialNames {
     pub fn tag(sh: &Shell, images: &Images, lab: &LabImages) -> anyhow::Result<Self> {
-        let here = Here::list(sh)?;
+        let here = LocalImages::list(sh)?;
         let pairs = [
             (&images.builder, OFFICIAL_BUILDER),
             (&images.postgres, OFFICIAL_POSTGRES),

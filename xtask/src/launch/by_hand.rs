@@ -30,7 +30,7 @@ pub fn wiring<'a>(
         labelled::container(on, "db"),
         labelled::container(on, "app"),
     );
-    let label = labelled::label_arg(on);
+    let label = labelled::label(on);
     let image = on.step.image(on.sh);
     let env = DB_ENV.iter().flat_map(|e| ["--env", e]);
     [

@@ -17,10 +17,7 @@ impl Launcher for Container {
         let running = on.runs_already(self, up.port)?;
         on.build_app(up.profile)?;
         let (sh, app, image) = (on.sh, labelled::container(on, "app"), on.step.image(on.sh));
-        let (label, publish) = (
-            labelled::label_arg(on),
-            format!("127.0.0.1:{}:5000", up.port),
-        );
+        let (label, publish) = (labelled::label(on), format!("127.0.0.1:{}:5000", up.port));
         let run = cmd!(
             sh,
             "docker run --detach --name {app} --label {label} --publish {publish} --health-start-interval 100ms {image}"

@@ -7,12 +7,13 @@ use xshell::cmd;
 
 use super::{Input, Instance};
 
-fn label(on: &Instance<'_>) -> String {
+/// The `--filter` that finds what carries the label.
+fn filter(on: &Instance<'_>) -> String {
     format!("label=survey.project={}", on.project)
 }
 
-/// `docker run` options that put the label on a container or network.
-pub fn label_arg(on: &Instance<'_>) -> String {
+/// The label itself, for `docker run --label` and `docker network create --label`.
+pub fn label(on: &Instance<'_>) -> String {
     format!("survey.project={}", on.project)
 }
 
@@ -25,8 +26,8 @@ pub fn down(on: &Instance<'_>) -> anyhow::Result<()> {
 
 /// Removes every labelled container, with its anonymous volumes.
 pub fn remove_containers(on: &Instance<'_>) -> anyhow::Result<()> {
-    let (sh, label) = (on.sh, label(on));
-    let ids = cmd!(sh, "docker ps --all --quiet --filter {label}")
+    let (sh, filter) = (on.sh, filter(on));
+    let ids = cmd!(sh, "docker ps --all --quiet --filter {filter}")
         .quiet()
         .read()?;
     let ids: Vec<&str> = ids.split_whitespace().collect();
@@ -40,8 +41,8 @@ pub fn remove_containers(on: &Instance<'_>) -> anyhow::Result<()> {
 
 /// Removes every labelled network.
 pub fn remove_networks(on: &Instance<'_>) -> anyhow::Result<()> {
-    let (sh, label) = (on.sh, label(on));
-    let networks = cmd!(sh, "docker network ls --quiet --filter {label}")
+    let (sh, filter) = (on.sh, filter(on));
+    let networks = cmd!(sh, "docker network ls --quiet --filter {filter}")
         .quiet()
         .read()?;
     let networks: Vec<&str> = networks.split_whitespace().collect();
@@ -55,8 +56,8 @@ pub fn remove_networks(on: &Instance<'_>) -> anyhow::Result<()> {
 
 /// Whether any labelled container exists, running or not.
 pub fn running(on: &Instance<'_>) -> anyhow::Result<bool> {
-    let (sh, label) = (on.sh, label(on));
-    let ids = cmd!(sh, "docker ps --all --quiet --filter {label}")
+    let (sh, filter) = (on.sh, filter(on));
+    let ids = cmd!(sh, "docker ps --all --quiet --filter {filter}")
         .quiet()
         .read()?;
     Ok(!ids.trim().is_empty())
@@ -105,9 +106,9 @@ pub fn replace_if_changed(
 
 /// `docker ps` of the labelled containers.
 pub fn ps(on: &Instance<'_>) -> anyhow::Result<()> {
-    let (sh, label) = (on.sh, label(on));
+    let (sh, filter) = (on.sh, filter(on));
     let format = "table {{.Names}}\t{{.Image}}\t{{.Status}}\t{{.Ports}}";
-    cmd!(sh, "docker ps --all --filter {label} --format {format}").run()?;
+    cmd!(sh, "docker ps --all --filter {filter} --format {format}").run()?;
     Ok(())
 }
 

@@ -133,7 +133,7 @@ impl Launcher for Stack {
     }
 
     fn update(&self, on: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
-        rollout::update(on, broken, &rollout::Here)
+        rollout::update(on, broken, &rollout::ThisEngine)
     }
 
     fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {

@@ -23,9 +23,9 @@ pub(super) trait Shipping {
 }
 
 /// The swarm runs on this engine: its images are the swarm's.
-pub(super) struct Here;
+pub(super) struct ThisEngine;
 
-impl Shipping for Here {
+impl Shipping for ThisEngine {
     fn swarm_host(&self) -> Option<String> {
         None
     }

@@ -28,7 +28,7 @@ impl LabNetwork {
         let sh = on.sh;
         let name = format!("{}-lab", on.project);
         if !crate::docker::succeeds(cmd!(sh, "docker network inspect {name}")) {
-            let label = labelled::label_arg(on);
+            let label = labelled::label(on);
             // Docker picks a free subnet; made again with it, the subnet is the network's own,
             // and a container may be given a fixed address in it.
             cmd!(sh, "docker network create --label {label} {name}")

@@ -82,7 +82,7 @@ pub(super) fn make_lab(on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
 /// The registry, at its fixed address, its port published on 127.0.0.1 for the runner's
 /// pushes, its data in a volume.
 fn start_registry(on: &Instance<'_>, network: &LabNetwork, image: &str) -> anyhow::Result<()> {
-    let (sh, label) = (on.sh, labelled::label_arg(on));
+    let (sh, label) = (on.sh, labelled::label(on));
     let (registry, data, name, ip) = (
         labelled::container(on, "registry"),
         format!("{}-registry", on.project),
@@ -109,7 +109,7 @@ fn start_node(
     n: u32,
     up: Up,
 ) -> anyhow::Result<()> {
-    let (sh, label) = (on.sh, labelled::label_arg(on));
+    let (sh, label) = (on.sh, labelled::label(on));
     let (name, alias, data, ip, lab_network) = (
         node(on, n),
         format!("node{n}"),
