@@ -130,7 +130,6 @@ pub fn docker_renamed(
 pub struct ByHand {
     file: String,
     project: String,
-    pub port: u16,
 }
 
 impl ByHand {
@@ -139,7 +138,6 @@ impl ByHand {
         Self {
             file: format!("compose/{name}.yaml"),
             project: format!("survey-hand-{}-{name}", std::process::id()),
-            port: crate::cluster::free_port(),
         }
     }
 
@@ -153,8 +151,8 @@ impl ByHand {
             self.project.as_str(),
         ];
         all.extend_from_slice(args);
-        let port = self.port.to_string();
-        let output = docker(&all, &[("SURVEY_PORT", port.as_str())]);
+        // Any free port: Docker picks it (see `port`).
+        let output = docker(&all, &[("SURVEY_PORT", "0")]);
         assert!(
             output.status.success(),
             "docker {} failed:\n{}{}",
@@ -163,6 +161,17 @@ impl ByHand {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The port on 127.0.0.1 Docker picked for the app.
+    pub fn port(&self) -> u16 {
+        let published = self.compose(&["port", "app", "5000"]);
+        published
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("the app's published port: {published:?}"))
     }
 
     /// The project's name, as Compose prefixes it to containers and volumes.

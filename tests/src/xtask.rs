@@ -2,12 +2,11 @@
 //! (its own project name and port), taken down with its volumes when the test ends, failed or not.
 
 use std::{
+    cell::Cell,
     path::PathBuf,
     process::{Command, Output},
     sync::atomic::{AtomicU32, Ordering},
 };
-
-use crate::cluster::free_port;
 
 /// The workspace root, where `cargo xtask` runs.
 pub fn workspace_root() -> PathBuf {
@@ -180,7 +179,8 @@ pub fn stdout(output: &Output) -> String {
 pub struct Launched {
     pub step: u8,
     pub project: String,
-    pub port: u16,
+    /// The port the survey answers on, as the last `up` said (Docker picks it: `--port 0`).
+    port: Cell<u16>,
     /// What `up` printed on stdout.
     pub up_output: String,
     /// The commands `up` ran, as it printed them (`$ docker ...`).
@@ -225,16 +225,13 @@ impl Launched {
         let mut launched = Self {
             step,
             project,
-            port: free_port(),
+            port: Cell::new(0),
             up_output: String::new(),
             up_commands: String::new(),
             root: root.to_path_buf(),
             names,
         };
-        let port = launched.port.to_string();
-        let mut args = vec!["up", "--port", port.as_str()];
-        args.extend_from_slice(extra);
-        let output = launched.run(&args);
+        let output = launched.run_up(extra);
         launched.check(&output, "up");
         launched.up_output = stdout(&output);
         launched.up_commands = commands_of(&output);
@@ -246,6 +243,38 @@ impl Launched {
             );
         }
         launched
+    }
+
+    /// The port the survey answers on, on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port.get()
+    }
+
+    /// The survey moved to `port`: the container that publishes it started again, and Docker
+    /// picked a new one (see [`Self::run_up`]).
+    pub fn moved_to(&self, port: u16) {
+        self.port.set(port);
+    }
+
+    /// `up --port 0` and `extra`, whatever its exit status: Docker picks the port, and a
+    /// running copy keeps the one it has unless the container that publishes it is replaced
+    /// or starts again.
+    /// The port `up` says the survey is on becomes this copy's.
+    pub fn run_up(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["up", "--port", "0"];
+        args.extend_from_slice(extra);
+        let output = self.run(&args);
+        if let Some(port) = port_said(&stdout(&output)) {
+            self.port.set(port);
+        }
+        output
+    }
+
+    /// [`Self::run_up`], which must succeed; returns stdout.
+    pub fn up_again(&self, extra: &[&str]) -> String {
+        let output = self.run_up(extra);
+        self.check(&output, "up");
+        stdout(&output)
     }
 
     /// Like `run_ok`, but returns the docker commands it printed (`$ docker ...`).
@@ -431,7 +460,7 @@ impl Launched {
         let count = "select count(*) from cats";
         let before = self.psql(count);
         let down = self.run_ok(&["down"]);
-        self.run_ok(&["up", "--port", &self.port.to_string()]);
+        self.up_again(&[]);
         assert_eq!(
             self.psql(count),
             before,
@@ -485,7 +514,7 @@ impl Launched {
 
     /// The survey's address.
     pub fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.port())
     }
 }
 
@@ -564,9 +593,11 @@ fn redactions(launched: &Launched, extra: &[(&str, &str)]) -> Vec<(String, Strin
         "$1".to_owned(),
     ));
     all.push((
-        format!(r"127\.0\.0\.1:{}\b", launched.port),
+        format!(r"127\.0\.0\.1:{}\b", launched.port()),
         "127.0.0.1:2154".to_owned(),
     ));
+    // The port the test asked for, `--port 0`, as Docker's commands show it.
+    all.push((r"127\.0\.0\.1:0:".to_owned(), "127.0.0.1:2154:".to_owned()));
     all.extend(
         DOCKER_VARIES
             .iter()
@@ -578,6 +609,15 @@ fn redactions(launched: &Launched, extra: &[(&str, &str)]) -> Vec<(String, Strin
             .map(|(r, s)| ((*r).to_owned(), (*s).to_owned())),
     );
     all
+}
+
+/// The port on 127.0.0.1 that `up`'s closing line (`Step N is up: http://127.0.0.1:PORT`)
+/// says the survey is on.
+pub fn port_said(up_stdout: &str) -> Option<u16> {
+    up_stdout
+        .lines()
+        .find_map(|line| line.split(" is up: http://127.0.0.1:").nth(1))
+        .and_then(|port| port.trim().parse().ok())
 }
 
 /// Docker's tables in `text` (`ps`, `stack ps`, `node ls`: a header of capitals, then rows

@@ -14,8 +14,6 @@ use std::{
     process::{Command, Output},
 };
 
-use tests::cluster::free_port;
-
 /// The learner's account, made once and kept (its home holds its Cargo cache).
 const USER: &str = "survey-learner";
 
@@ -126,11 +124,18 @@ impl Learner {
     /// `step N up` on a port of its own; returns the project and the survey's address.
     fn up(&mut self, step: u8) -> (String, String) {
         let project = format!("survey-learner-{}-{step}", std::process::id());
-        let port = free_port().to_string();
         self.projects.push((step, project.clone()));
+        (project.clone(), self.up_again(step, &project))
+    }
+
+    /// `step N up --port 0` of `project` (Docker picks the port); returns the survey's
+    /// address, as `up` says it.
+    fn up_again(&self, step: u8, project: &str) -> String {
         let n = step.to_string();
-        self.xtask(&["step", &n, "up", "--port", &port, "--project", &project]);
-        (project, format!("http://127.0.0.1:{port}"))
+        let said = self.xtask(&["step", &n, "up", "--port", "0", "--project", project]);
+        let port = tests::xtask::port_said(&said)
+            .unwrap_or_else(|| panic!("step {step} up says no port:\n{said}"));
+        format!("http://127.0.0.1:{port}")
     }
 }
 
@@ -315,11 +320,8 @@ async fn a_docker_group_user_runs_steps_3_6_and_7_and_tests_4_and_6() {
             // Down tonight, up tomorrow: the lab comes back with the answer (step 6's own
             // test does the same, run as this user below).
             learner.xtask(&["step", &n, "down", "--project", &project]);
-            let port = base.rsplit(':').next().expect("a port");
-            learner.xtask(&["step", &n, "up", "--port", port, "--project", &project]);
-            let page = tests::http::Remote::new(base.clone())
-                .get_text("/answers")
-                .await;
+            let base = learner.up_again(step, &project);
+            let page = tests::http::Remote::new(base).get_text("/answers").await;
             assert!(page.contains(&name), "step 7: the answer is back:\n{page}");
         }
         let down = learner.xtask(&["step", &n, "down", "--volumes", "--project", &project]);

@@ -32,7 +32,7 @@ async fn answers_vanish_with_the_container() {
     insta::assert_snapshot!("no_shell", no_shell.trim());
 
     launched.run_ok(&["down"]);
-    launched.run_ok(&["up", "--port", &launched.port.to_string()]);
+    launched.up_again(&[]);
     // A new client: the old one's kept-alive connection went with the old container.
     let after = Remote::new(launched.base()).get_text("/answers").await;
     assert!(

@@ -31,7 +31,7 @@ async fn compose_stack_without_a_volume() {
     assert!(said.contains("rows, read from a script"), "{said}");
 
     launched.run_ok(&["down"]);
-    launched.run_ok(&["up", "--port", &launched.port.to_string()]);
+    launched.up_again(&[]);
     insta::assert_snapshot!(
         "table_after_down_up",
         ids_hidden(&launched.psql("select * from cats"))
@@ -44,7 +44,7 @@ async fn compose_stack_without_a_volume() {
 async fn by_hand_with_docker_compose() {
     let hand = ByHand::new("03-compose");
     hand.compose(&["up", "--build", "--wait"]);
-    Remote::new(format!("http://127.0.0.1:{}", hand.port))
+    Remote::new(format!("http://127.0.0.1:{}", hand.port()))
         .answer_the_survey()
         .await;
     let table = hand.compose(&[

@@ -70,8 +70,8 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 
 /// `up` on the running step, which must succeed: what it printed, and what it logged.
-fn up_again(launched: &Launched, port: &str) -> (String, String) {
-    let output = launched.run(&["up", "--port", port]);
+fn up_again(launched: &Launched) -> (String, String) {
+    let output = launched.run_up(&[]);
     let (out, said) = (
         tests::xtask::stdout(&output),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -81,8 +81,8 @@ fn up_again(launched: &Launched, port: &str) -> (String, String) {
 }
 
 /// `up` after an edit of the app's code: it says so, and replaces the app alone.
-fn app_alone_replaced(launched: &Launched, port: &str) {
-    let (out, said) = up_again(launched, port);
+fn app_alone_replaced(launched: &Launched) {
+    let (out, said) = up_again(launched);
     assert!(
         out.contains("is running: bringing it up to date")
             && out.contains("`--no-deps` names app alone"),
@@ -118,10 +118,9 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
     assert_eq!(heading_served(&launched).await, HEADING);
     let stored = Remote::new(launched.base()).post_pika().await;
     assert_eq!(stored.as_u16(), 303, "an answer before the edit");
-    let port = launched.port.to_string();
     let edited = "Tell us all about your cat";
     serves_an_edit_and_its_undoing(&launched, &template, &original, edited).await;
-    replaces_the_database_for_its_own_change(&launched, copy.path(), &port);
+    replaces_the_database_for_its_own_change(&launched, copy.path());
     down_removes_every_volume(&launched);
     {
         let _phase = Phase::named("another step built later carries the sources as they are");
@@ -152,16 +151,15 @@ async fn serves_an_edit_and_its_undoing(
     edited: &str,
 ) {
     let _phase = Phase::named("an edit replaces the app alone, served at once, rows kept");
-    let port = launched.port.to_string();
     let before = app_image(launched);
-    let (_, said) = up_again(launched, &port);
+    let (_, said) = up_again(launched);
     assert!(
         !said.contains("Recreate"),
         "an unchanged step is left alone:\n{said}"
     );
     assert_eq!(app_image(launched), before);
     std::fs::write(template, original.replace(HEADING, edited)).expect("edit the template");
-    app_alone_replaced(launched, &port);
+    app_alone_replaced(launched);
     assert_eq!(heading_served(launched).await, edited);
     let count = launched.psql("select count(*) from cats where name = 'Pika'");
     assert_eq!(
@@ -172,9 +170,9 @@ async fn serves_an_edit_and_its_undoing(
     let (kept, _) = launched.docker(&["image", "inspect", &before]);
     assert!(!kept, "the image the edit replaced is removed");
     std::fs::write(template, original).expect("undo the edit");
-    app_alone_replaced(launched, &port);
+    app_alone_replaced(launched);
     assert_eq!(heading_served(launched).await, HEADING);
-    let (_, said) = up_again(launched, &port);
+    let (_, said) = up_again(launched);
     assert!(
         !said.contains("Recreate"),
         "an app replaced alone is left alone next time:\n{said}"
@@ -183,18 +181,14 @@ async fn serves_an_edit_and_its_undoing(
 
 /// The database's configuration changed: Compose is asked about every service, and replaces
 /// the database too.
-fn replaces_the_database_for_its_own_change(
-    launched: &Launched,
-    copy: &std::path::Path,
-    port: &str,
-) {
+fn replaces_the_database_for_its_own_change(launched: &Launched, copy: &std::path::Path) {
     let _phase = Phase::named("a change to the database's settings replaces it too");
     let file = copy.join("compose/03-compose.yaml");
     let compose = std::fs::read_to_string(&file).expect("the Compose file");
     let limit = "mem_limit: 512m";
     assert_eq!(compose.matches(limit).count(), 1, "the db's memory limit");
     std::fs::write(&file, compose.replace(limit, "mem_limit: 500m")).expect("edit the file");
-    let (out, said) = up_again(launched, port);
+    let (out, said) = up_again(launched);
     assert!(
         !out.contains("`--no-deps` names")
             && said.contains(&format!("Container {}-db-1  Recreated", launched.project)),

@@ -8,7 +8,6 @@ use tests::{http::Remote, psql::ids_hidden, xtask::Launched};
 async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
     let launched = Launched::up(4);
     tests::hardening::assert_hardened(&launched);
-    let port = launched.port.to_string();
     let remote = Remote::new(launched.base());
     assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
 
@@ -17,7 +16,7 @@ async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
         .bind(|| insta::assert_snapshot!("down_keeps_the_volume", down));
     let (ok, volumes) = launched.docker(&["volume", "ls"]);
     assert!(ok && volumes.contains("survey-04_donut-data"), "{volumes}");
-    launched.run_ok(&["up", "--port", &port]);
+    launched.up_again(&[]);
     insta::assert_snapshot!(
         "after_down_up",
         ids_hidden(&launched.psql("select * from cats"))
@@ -44,7 +43,7 @@ async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
     launched.run_ok(&["backup", "--file", backup]);
 
     launched.run_ok(&["down", "--volumes"]);
-    launched.run_ok(&["up", "--port", &port]);
+    launched.up_again(&[]);
     insta::assert_snapshot!(
         "after_down_volumes",
         ids_hidden(&launched.psql("select * from cats"))

@@ -195,7 +195,7 @@ async fn drains_a_filled_queue_by_itself(launched: &Launched) -> i64 {
         assert!(flood.len() < 50_000, "Redis never filled up");
     }
     launched.run_ok(&["scale", "1"]);
-    let tally = tests::load::tally(launched, "^Flood ", &flood).await;
+    let tally = tests::load::tally(launched, "^Flood ", &flood, &Default::default()).await;
     assert_eq!(
         tally.stored,
         flood.len(),

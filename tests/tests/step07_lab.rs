@@ -50,7 +50,7 @@ fn assert_only_the_survey_and_registry_published(launched: &Launched) {
             }
         }
     }
-    let survey = launched.port.to_string();
+    let survey = launched.port().to_string();
     let registry = published
         .iter()
         .filter(|(name, port, ip, _)| {
@@ -82,18 +82,20 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     refuses_to_drain_the_data_node(&launched);
     let load = Load::start(launched.base(), "drain");
     load.until_thanked(40).await;
-    let failed_in_drain = drains_and_updates_without_a_failed_request(&launched, &load).await;
+    drains_and_updates_without_a_failed_request(&launched, &load).await;
     loses_a_node_and_heals(&launched, &load).await;
-    let phase = Phase::named("every thanked answer is stored once");
-    let tally = stop_and_tally(load, &launched, "^(drain|update|lost)-", 100).await;
-    let summary = format!(
-        "failed requests while node2 was drained, and in a rolling update across the nodes: {failed_in_drain}\n\
-         thanked answers missing from Postgres: {}\n\
-         names stored more than once: {}",
-        tally.missing, tally.doubled
-    );
-    insta::assert_snapshot!("under_load", summary);
-    drop(phase);
+    {
+        let _phase = Phase::named("every thanked answer is stored once");
+        // It fails naming any thanked answer missing from Postgres or stored twice.
+        stop_and_tally(
+            load,
+            &launched,
+            "^(drain|update|lost)-",
+            100,
+            &Default::default(),
+        )
+        .await;
+    }
     down_and_up_keep_the_answers_and_the_nodes(&launched).await;
 }
 
@@ -117,7 +119,7 @@ fn spreads_over_three_private_nodes(launched: &Launched) {
     }
     if let Some(outside) = tests::outside::Outside::new_as_root() {
         assert!(
-            !outside.answers(launched.port),
+            !outside.answers(launched.port()),
             "the survey answers from another machine"
         );
     }
@@ -157,7 +159,7 @@ fn refuses_to_drain_the_data_node(launched: &Launched) {
 /// node2 drained (its tasks move away) and activated again, then a rolling update across the
 /// nodes through the registry: no request fails (the count returned, for the book, is that
 /// none did).
-async fn drains_and_updates_without_a_failed_request(launched: &Launched, load: &Load) -> usize {
+async fn drains_and_updates_without_a_failed_request(launched: &Launched, load: &Load) {
     let _phase = Phase::named("a drain and a rolling update across the nodes fail no request");
     let drained = launched.run_ok(&["drain", "node2"]);
     assert!(drained.contains("Drain"), "{drained}");
@@ -174,7 +176,6 @@ async fn drains_and_updates_without_a_failed_request(launched: &Launched, load: 
         failed.is_empty(),
         "failed while draining or updating: {failed:?}"
     );
-    failed.len()
 }
 
 /// A node the lab lacks is named as such; node3 killed is marked Down, and the load goes on.

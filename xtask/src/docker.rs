@@ -73,6 +73,30 @@ pub fn is_compose_v2(version: &str) -> bool {
         .is_some_and(|major| major >= 2)
 }
 
+/// The addresses on this machine (`127.0.0.1:32768`, say) that `container`'s TCP port `target`
+/// is published on, as `docker port` lists them.
+pub fn published(sh: &Shell, container: &str, target: u16) -> anyhow::Result<Vec<String>> {
+    let port = format!("{target}/tcp");
+    let listed = cmd!(sh, "docker port {container} {port}")
+        .quiet()
+        .read()
+        .with_context(|| {
+            format!("asking Docker which port {container}'s {target} is published on")
+        })?;
+    Ok(listed.lines().map(str::to_owned).collect())
+}
+
+/// The port on this machine `container`'s TCP port `target` is published on (the same on
+/// every address it listens on).
+pub fn published_port(sh: &Shell, container: &str, target: u16) -> anyhow::Result<u16> {
+    let addresses = published(sh, container, target)?;
+    addresses
+        .first()
+        .and_then(|address| address.rsplit(':').next())
+        .and_then(|port| port.parse().ok())
+        .with_context(|| format!("{container}'s port {target} is not published: {addresses:?}"))
+}
+
 /// Fails when something already listens on 127.0.0.1:`port`. A port this user may not bind
 /// (below 1024, as anyone but root) is left to Docker, whose daemon may publish it.
 pub fn require_free_port(port: u16) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ use xshell::{Shell, cmd};
 use crate::{
     catalogue::{STEPS, Step},
     images::{self, Images, Profile, Progress},
-    launch::{Instance, Service, Up},
+    launch::{ANY_PORT, Instance, Service, Up},
     report::{ImageSizes, Lab, Learner, ServiceFigure, Spread, StepFigure},
 };
 
@@ -67,7 +67,7 @@ fn timed_up<T>(
 ) -> anyhow::Result<(f64, T)> {
     let project = format!("survey-bench-up-{:02}", step.number);
     let on = Instance::with_images(sh, step, project, images.clone());
-    let up = quick_up(super::machine::free_port()?);
+    let up = quick_up(ANY_PORT);
     eprintln!("\n==> step {}: up, down, and up again timed", step.number);
     let result = (|| {
         on.up(up)?;
@@ -164,8 +164,7 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
     copy_sh.set_var("SURVEY_TAG", "bench");
     let project = "survey-bench-edit".to_owned();
     let on = Instance::with_images(&copy_sh, Step::find(3)?, project, images.clone());
-    let port = super::machine::free_port()?;
-    let up = quick_up(port);
+    let up = quick_up(ANY_PORT);
     let template = copy.join("steps/survey/templates/form.html");
     let original = std::fs::read_to_string(&template).context("reading the form's template")?;
     let heading = "Tell us about your cat";
@@ -181,6 +180,8 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
             std::fs::write(&template, original.replace(heading, &word))?;
             let started = Instant::now();
             on.up(up)?;
+            // Docker picks a new port for the app container that replaces the old one.
+            let port = on.port()?;
             while !page(port)?.contains(&word) {
                 if started.elapsed() > Duration::from_secs(300) {
                     bail!("the edit was not served within 5 minutes");

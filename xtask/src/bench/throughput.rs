@@ -15,7 +15,7 @@ use super::{
 use crate::{
     catalogue::Step,
     images::{Images, Profile},
-    launch::{Instance, Up},
+    launch::{ANY_PORT, Instance, Up},
     report::{CpuUse, Load, Queue, Ratios, Side, Sides, Spread, StepResults},
 };
 
@@ -82,9 +82,9 @@ impl Throughput {
             let project = format!("survey-bench-{:02}", step.number);
             Ok(Instance::with_images(sh, step, project, images.clone()))
         })?;
-        let ports = Sides::try_new(|_| machine::free_port())?;
-        let result = Sides::try_new(|side| self.start(instances.get(side), *ports.get(side), side))
-            .and_then(|_| self.measure_running(&instances, &ports));
+        let result = Sides::try_new(|side| self.start(instances.get(side), side))
+            .and_then(|_| Sides::try_new(|side| instances.get(side).port()))
+            .and_then(|ports| self.measure_running(&instances, &ports));
         for side in Side::BOTH {
             eprintln!("==> step {}: down", side.step());
             instances.get(side).down(true)?;
@@ -92,10 +92,10 @@ impl Throughput {
         result
     }
 
-    fn start(&self, on: &Instance<'_>, port: u16, side: Side) -> anyhow::Result<()> {
-        eprintln!("\n==> step {}: up on 127.0.0.1:{port}", on.step.number);
+    fn start(&self, on: &Instance<'_>, side: Side) -> anyhow::Result<()> {
+        eprintln!("\n==> step {}: up", on.step.number);
         let up = Up {
-            port,
+            port: ANY_PORT,
             workers: (side == Side::Queue).then_some(self.workers),
             nodes: None,
             // The image that ships is the one measured.

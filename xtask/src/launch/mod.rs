@@ -95,6 +95,13 @@ impl<'a> Instance<'a> {
         self.launcher().exec(self, service, input)
     }
 
+    /// The port on this machine the survey answers on: the one `up` was given, or the one
+    /// Docker picked for `--port 0`.
+    pub fn port(&self) -> anyhow::Result<u16> {
+        let (container, target) = self.launcher().published(self)?;
+        crate::docker::published_port(self.sh, &container, target)
+    }
+
     /// Builds the step's app image from its Dockerfile with `profile`, showing progress.
     fn build_app(&self, profile: Profile) -> anyhow::Result<()> {
         crate::images::build_app(
@@ -107,7 +114,7 @@ impl<'a> Instance<'a> {
     }
 
     /// Whether this copy runs already (`launcher` says): if so, says that `up` brings it up
-    /// to date; if not, checks that `port` is free for it.
+    /// to date; if not, checks that `port` is free for it (0, any port: Docker picks one).
     fn runs_already(&self, launcher: &dyn Launcher, port: u16) -> anyhow::Result<bool> {
         let running = launcher.running(self)?;
         if running {
@@ -115,7 +122,7 @@ impl<'a> Instance<'a> {
                 "{} is running: bringing it up to date (only what changed is replaced).",
                 self.project
             );
-        } else {
+        } else if port != ANY_PORT {
             crate::docker::require_free_port(port)?;
         }
         Ok(running)
@@ -181,10 +188,18 @@ impl Input {
     }
 }
 
+/// The port the app listens on in its container (the tutorial's 5000).
+const APP_PORT: u16 = 5000;
+
+/// `--port 0`: any free port on this machine, which Docker picks when it publishes; `up` then
+/// says which it got. Asked again of a running copy, it keeps the one it has, unless the
+/// container that publishes it is replaced or starts again: Docker picks anew each time.
+pub const ANY_PORT: u16 = 0;
+
 /// What `up` was asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct Up {
-    /// The port on this machine the survey is published on.
+    /// The port on this machine the survey is published on ([`ANY_PORT`]: Docker picks).
     pub port: u16,
     /// How many workers, where the step has a pool (`None`: its default).
     pub workers: Option<u32>,
@@ -201,6 +216,12 @@ pub trait Launcher: Sync {
     /// Builds the step's app image (`step N build`).
     fn build(&self, on: &Instance<'_>, profile: Profile) -> anyhow::Result<()> {
         on.build_app(profile)
+    }
+
+    /// The container that publishes the survey on this machine, and its port inside it
+    /// (see [`Instance::port`]).
+    fn published(&self, on: &Instance<'_>) -> anyhow::Result<(String, u16)> {
+        Ok((self.container(on, Service::App)?, APP_PORT))
     }
 
     /// Whether this copy exists (`up` then replaces only what changed).

@@ -29,7 +29,8 @@ pub struct StepCmd {
 enum Action {
     /// Build the images and start the step; ends with the URL.
     Up {
-        /// Port on 127.0.0.1 to publish the survey on.
+        /// Port on 127.0.0.1 to publish the survey on (0: any free one, which Docker picks
+        /// and `up` names; a new one whenever the container that publishes it starts again).
         #[arg(long, default_value_t = 2154)]
         port: u16,
         #[arg(long, help = help::workers())]
@@ -186,7 +187,7 @@ fn up(on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
     docker::require_engine(on.sh)?;
     on.up(up)?;
     let n = on.step.number;
-    println!("\nStep {n} is up: http://127.0.0.1:{}", up.port);
+    println!("\nStep {n} is up: http://127.0.0.1:{}", on.port()?);
     println!(
         "Next: fill in the form, then try `cargo xtask step {n} ps`, `cargo xtask step {n} logs`,"
     );

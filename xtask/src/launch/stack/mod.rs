@@ -34,6 +34,11 @@ impl Launcher for Stack {
         Ok(Replicas::of(on).is_ok_and(|r| !r.is_empty()))
     }
 
+    /// The proxy publishes the survey, from a port on the node it runs on (host mode).
+    fn published(&self, on: &Instance<'_>) -> anyhow::Result<(String, u16)> {
+        Ok((self.container(on, Service::Proxy)?, PROXY_PORT))
+    }
+
     fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
         let running = on.runs_already(self, up.port)?;
         on.build_app(up.profile)?;
@@ -45,8 +50,10 @@ impl Launcher for Stack {
             redis: images.redis.clone(),
             haproxy: images.haproxy.clone(),
         };
-        deploy(on, up, running, &stack_images)?;
-        swarm::say_reach(reach, up.port);
+        deploy(on, up.port, up.workers, running, &stack_images)?;
+        let port = on.port()?;
+        converge::wait_answering(on, port)?;
+        swarm::say_reach(reach, port);
         Ok(())
     }
 
@@ -167,12 +174,17 @@ impl StackImages {
     }
 }
 
-/// Creates the secrets, deploys the step's stack file with `images`, and waits until every
-/// replica is healthy and the survey answers on 127.0.0.1:`up.port`. On a `running` stack, a
-/// changed app image is rolled out, and watched.
+/// The port the proxy listens on in its container (the stack file's `target`).
+const PROXY_PORT: u16 = 8080;
+
+/// Creates the secrets, deploys the step's stack file with `images`, the survey published on
+/// the node's `port` ([`ANY_PORT`](crate::launch::ANY_PORT): Docker picks), with `workers`
+/// (`None`: the file's number), and waits until every replica is healthy. On a `running`
+/// stack, a changed app image is rolled out, and watched.
 pub(super) fn deploy(
     on: &Instance<'_>,
-    up: Up,
+    port: u16,
+    workers: Option<u32>,
     running: bool,
     images: &StackImages,
 ) -> anyhow::Result<()> {
@@ -187,19 +199,18 @@ pub(super) fn deploy(
         sh,
         "docker stack deploy --detach=true --prune --compose-file {file} {stack}"
     )
-    .env("SURVEY_PORT", up.port.to_string())
+    .env("SURVEY_PORT", port.to_string())
     .env("STACK", stack)
     .envs(images.vars())
     .run()
     .context("deploying the stack")?;
-    if let Some(workers) = up.workers {
+    if let Some(workers) = workers {
         Stack.scale(on, workers)?;
     }
     if running {
         rollout::watch_deployed(on, &before, &images.app)?;
     }
-    converge::wait_converged(on, UP_PATIENCE)?;
-    converge::wait_answering(on, up.port)
+    converge::wait_converged(on, UP_PATIENCE)
 }
 
 /// The name of a stack's `service`, as Swarm knows it: `STACK_SERVICE`.

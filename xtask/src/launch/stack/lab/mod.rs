@@ -50,20 +50,27 @@ impl Launcher for Lab {
             redis: registry.push(&images.redis)?,
             haproxy: registry.push(&images.haproxy)?,
         };
-        on_manager(on, || super::deploy(on, up, running, &pulled))?;
+        on_manager(on, || {
+            super::deploy(on, nodes::SURVEY_PORT, up.workers, running, &pulled)
+        })?;
+        let port = on.port()?;
+        converge::wait_answering(on, port)?;
         // The lab's swarm talks on the lab's network alone; only node1's mapped port is here.
         if up.public {
             println!(
-                "Published on every interface: anyone who reaches this machine can answer the survey on port {}.",
-                up.port
+                "Published on every interface: anyone who reaches this machine can answer the survey on port {port}."
             );
         } else {
             println!(
-                "Published on 127.0.0.1:{} only; the lab's swarm talks on the lab's own network.",
-                up.port
+                "Published on 127.0.0.1:{port} only; the lab's swarm talks on the lab's own network."
             );
         }
         Ok(())
+    }
+
+    /// node1, the manager, maps the port its proxy publishes on to one on this machine.
+    fn published(&self, on: &Instance<'_>) -> anyhow::Result<(String, u16)> {
+        Ok((nodes::node(on, 1), nodes::SURVEY_PORT))
     }
 
     fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {

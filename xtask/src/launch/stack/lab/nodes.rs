@@ -9,11 +9,15 @@ use xshell::cmd;
 use super::{network::LabNetwork, on_manager, socket_dir};
 use crate::launch::{Instance, Up, labelled, stack::converge, stack::swarm};
 
+/// The port the proxy publishes the survey on, inside node1; node1's container maps it to the
+/// one `up` was given on this machine.
+pub(super) const SURVEY_PORT: u16 = 2154;
+
 /// The registry's name on the lab's network, as the nodes reach it.
 pub(super) const REGISTRY: &str = "registry:5000";
 
 /// The container of node `n`.
-fn node(on: &Instance<'_>, n: u32) -> String {
+pub(super) fn node(on: &Instance<'_>, n: u32) -> String {
     format!("{}-node{n}", on.project)
 }
 
@@ -126,7 +130,7 @@ fn start_node(
         let on_address = if up.public { "" } else { "127.0.0.1:" };
         vec![
             "--publish".into(),
-            format!("{on_address}{0}:{0}", up.port),
+            format!("{on_address}{}:{SURVEY_PORT}", up.port),
             "--volume".into(),
             format!("{}:/run/lab", socket_dir(on).display()),
         ]

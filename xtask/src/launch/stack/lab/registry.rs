@@ -17,12 +17,10 @@ impl<'a> Registry<'a> {
     pub fn of(on: &'a Instance<'a>) -> anyhow::Result<Self> {
         let sh = on.sh;
         let registry = labelled::container(on, "registry");
-        let published = cmd!(sh, "docker port {registry} 5000/tcp").quiet().read()?;
-        let local = published
-            .lines()
+        let local = crate::docker::published(sh, &registry, 5000)?
+            .into_iter()
             .find(|l| l.starts_with("127.0.0.1:"))
-            .context("the registry's port on 127.0.0.1 (is the lab up?)")?
-            .to_owned();
+            .context("the registry's port on 127.0.0.1 (is the lab up?)")?;
         Ok(Self { on, local })
     }
 
