@@ -21,8 +21,8 @@ pub fn show(sh: &Shell, step: Step) -> anyhow::Result<()> {
         "What step {} adds to step {}:",
         step.number, previous.number
     );
-    let on = crate::launch::Instance::new(sh, step, step.default_project());
-    let lesson = on.launcher().lesson_commands(&on);
+    let copy = crate::launch::Instance::new(sh, step, step.default_project());
+    let lesson = copy.launcher().lesson_commands(&copy);
     if !lesson.is_empty() {
         // This step's lesson is commands, not a file: show them as `up` runs them.
         println!(

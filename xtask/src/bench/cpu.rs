@@ -87,10 +87,10 @@ struct Reading {
 }
 
 impl Meter {
-    /// Finds the containers of `on`'s project and the proxies of `port`.
-    pub fn of(on: &Instance<'_>, port: u16) -> anyhow::Result<Self> {
-        let sh = on.sh;
-        let ids = crate::launch::compose(on)?
+    /// Finds the containers of `copy`'s project and the proxies of `port`.
+    pub fn of(copy: &Instance<'_>, port: u16) -> anyhow::Result<Self> {
+        let sh = copy.sh;
+        let ids = crate::launch::compose(copy)?
             .args(["ps", "--quiet"])
             .quiet()
             .read()?;

@@ -18,10 +18,10 @@ pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::R
     let mut up_seconds = Vec::new();
     let mut idle_memory_mib = Vec::new();
     for step in STEPS.iter().filter(|s| s.nodes.is_none()) {
-        let (seconds, memory) = timed_up(sh, images, *step, |on| {
+        let (seconds, memory) = timed_up(sh, images, *step, |copy| {
             if step.workers {
                 idle_memory(
-                    on,
+                    copy,
                     &[Service::App, Service::Worker, Service::Db, Service::Redis],
                 )
             } else {
@@ -66,20 +66,20 @@ fn timed_up<T>(
     look: impl FnOnce(&Instance<'_>) -> anyhow::Result<T>,
 ) -> anyhow::Result<(f64, T)> {
     let project = format!("survey-bench-up-{:02}", step.number);
-    let on = Instance::with_images(sh, step, project, images.clone());
+    let copy = Instance::with_images(sh, step, project, images.clone());
     let up = quick_up(ANY_PORT);
     eprintln!("\n==> step {}: up, down, and up again timed", step.number);
     let result = (|| {
-        on.up(up)?;
-        on.down(true)?;
+        copy.up(up)?;
+        copy.down(true)?;
         let started = Instant::now();
-        on.up(up)?;
+        copy.up(up)?;
         let seconds = started.elapsed().as_secs_f64();
         // Idle: what is left once start-up is over.
         std::thread::sleep(Duration::from_secs(3));
-        Ok((seconds, look(&on)?))
+        Ok((seconds, look(&copy)?))
     })();
-    on.down(true)?;
+    copy.down(true)?;
     result
 }
 
@@ -95,24 +95,27 @@ fn quick_up(port: u16) -> Up {
 }
 
 /// Memory in use by the first container of each of `services`, from `docker stats`.
-fn idle_memory(on: &Instance<'_>, services: &[Service]) -> anyhow::Result<Vec<ServiceFigure>> {
+fn idle_memory(copy: &Instance<'_>, services: &[Service]) -> anyhow::Result<Vec<ServiceFigure>> {
     services
         .iter()
         .map(|service| {
-            let container = on.container(*service)?;
+            let container = copy.container(*service)?;
             Ok(ServiceFigure {
-                step: on.step.number,
+                step: copy.step.number,
                 service: service.name().to_owned(),
-                value: memory_mib(on.sh, &[container])?,
+                value: memory_mib(copy.sh, &[container])?,
             })
         })
         .collect()
 }
 
 /// The lab's containers' memory together.
-fn lab_memory(on: &Instance<'_>) -> anyhow::Result<f64> {
-    let sh = on.sh;
-    let (label, format) = (format!("label=survey.project={}", on.project), "{{.Names}}");
+fn lab_memory(copy: &Instance<'_>) -> anyhow::Result<f64> {
+    let sh = copy.sh;
+    let (label, format) = (
+        format!("label=survey.project={}", copy.project),
+        "{{.Names}}",
+    );
     let names = cmd!(sh, "docker ps --filter {label} --format {format}")
         .quiet()
         .read()?;
@@ -156,16 +159,16 @@ fn parse_size_mib(text: &str) -> Option<f64> {
 /// Edits the form's template in a copy of this checkout (under target/bench/) `runs` times,
 /// each time timing `up` on the running step 03 until the new heading is served.
 fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread> {
-    let copy = sh.current_dir().join("target/bench/checkout");
-    copy_checkout(sh, &copy)?;
+    let checkout = sh.current_dir().join("target/bench/checkout");
+    copy_checkout(sh, &checkout)?;
     let copy_sh = Shell::new()?;
-    copy_sh.change_dir(&copy);
+    copy_sh.change_dir(&checkout);
     // Its own image name, so this checkout's images stay as they are.
     copy_sh.set_var("SURVEY_TAG", "bench");
     let project = "survey-bench-edit".to_owned();
-    let on = Instance::with_images(&copy_sh, Step::find(3)?, project, images.clone());
+    let copy = Instance::with_images(&copy_sh, Step::find(3)?, project, images.clone());
     let up = quick_up(ANY_PORT);
-    let template = copy.join("steps/survey/templates/form.html");
+    let template = checkout.join("steps/survey/templates/form.html");
     let original = std::fs::read_to_string(&template).context("reading the form's template")?;
     let heading = "Tell us about your cat";
     if !original.contains(heading) {
@@ -173,15 +176,15 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
     }
     eprintln!("\n==> step 3: the edit loop, {runs} edits of the form's template");
     let result = (|| {
-        on.up(up)?;
+        copy.up(up)?;
         let mut seconds = Vec::new();
         for run in 1..=runs {
             let word = format!("Tell us (edit {run}) about your cat");
             std::fs::write(&template, original.replace(heading, &word))?;
             let started = Instant::now();
-            on.up(up)?;
+            copy.up(up)?;
             // Docker picks a new port for the app container that replaces the old one.
-            let port = on.port()?;
+            let port = copy.port()?;
             while !page(port)?.contains(&word) {
                 if started.elapsed() > Duration::from_secs(300) {
                     bail!("the edit was not served within 5 minutes");
@@ -192,8 +195,8 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
         }
         Ok(Spread::of(seconds))
     })();
-    on.down(true)?;
-    let image = on.step.image(&copy_sh);
+    copy.down(true)?;
+    let image = copy.step.image(&copy_sh);
     let _ = cmd!(sh, "docker image rm {image}")
         .quiet()
         .ignore_stdout()

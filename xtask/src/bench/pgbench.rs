@@ -26,9 +26,9 @@ pub enum Path {
 }
 
 impl Pgbench {
-    /// One-row INSERTs per second on `on`'s Postgres, over `path`.
-    pub fn rate(&self, on: &Instance<'_>, path: Path) -> anyhow::Result<f64> {
-        let sh = on.sh;
+    /// One-row INSERTs per second on `copy`'s Postgres, over `path`.
+    pub fn rate(&self, copy: &Instance<'_>, path: Path) -> anyhow::Result<f64> {
+        let sh = copy.sh;
         let (clients, duration) = (self.clients.to_string(), self.seconds.to_string());
         let pgbench = format!(
             "pgbench -U survey --no-vacuum --client {clients} --jobs 2 --time {duration} --file /dev/stdin survey"
@@ -36,17 +36,17 @@ impl Pgbench {
         let pgbench: Vec<&str> = pgbench.split(' ').collect();
         let output = match path {
             Path::Network => {
-                let db = on.container(Service::Db)?;
+                let db = copy.container(Service::Db)?;
                 let format = "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}";
                 let net = cmd!(sh, "docker inspect --format {format} {db}").quiet().read()?;
-                let image = &on.images()?.postgres;
+                let image = &copy.images()?.postgres;
                 cmd!(sh, "docker run --rm -i --network {net} --env PGPASSWORD=survey --entrypoint pgbench {image} -h db")
                     .args(&pgbench[1..])
                     .stdin(INSERT_SCRIPT)
                     .quiet()
                     .read()
             }
-            Path::Socket => on
+            Path::Socket => copy
                 .exec(Service::Db, Input::Open)?
                 .args(&pgbench)
                 .stdin(INSERT_SCRIPT)

@@ -29,23 +29,23 @@ impl Fsync {
 /// Rows per second the workers store from a backlog: stop them, queue answers, start them
 /// (without waiting for their healthchecks, which would overlap the draining), and time the
 /// queue until it is empty.
-pub fn drain_rate(on: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyhow::Result<f64> {
-    on.launcher().scale(on, 0)?;
+pub fn drain_rate(copy: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyhow::Result<f64> {
+    copy.launcher().scale(copy, 0)?;
     for _ in 0..2 {
-        wrk.post(on.sh, url)?;
+        wrk.post(copy.sh, url)?;
     }
-    let backlog = length(on)?;
+    let backlog = length(copy)?;
     let scale = format!("worker={workers}");
     // Timed from the start command: the workers' start-up is counted too, so the rate
     // is, if anything, understated.
     let started = Instant::now();
-    crate::launch::compose(on)?
+    crate::launch::compose(copy)?
         .args(["up", "--detach", "--no-recreate", "--scale", &scale])
         .quiet()
         .ignore_stderr()
         .run()
         .context("starting the workers")?;
-    while length(on)? > 0 {
+    while length(copy)? > 0 {
         if started.elapsed() > Duration::from_secs(300) {
             bail!("the workers did not drain the queue within 5 minutes");
         }
@@ -56,19 +56,19 @@ pub fn drain_rate(on: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyho
 
 /// Recreates step 05's Redis with `appendfsync` set to `fsync`, then loads it for a
 /// discarded second while the app and workers reconnect.
-pub fn set_fsync(on: &Instance<'_>, wrk: Wrk, url: &str, fsync: Fsync) -> anyhow::Result<()> {
-    let _fsync = on.sh.push_env("REDIS_APPENDFSYNC", fsync.name());
-    crate::launch::compose(on)?
+pub fn set_fsync(copy: &Instance<'_>, wrk: Wrk, url: &str, fsync: Fsync) -> anyhow::Result<()> {
+    let _fsync = copy.sh.push_env("REDIS_APPENDFSYNC", fsync.name());
+    crate::launch::compose(copy)?
         .args(["up", "--detach", "--wait", "redis"])
         .quiet()
         .ignore_stderr()
         .run()
         .context("recreating Redis")?;
-    wrk.post_for(on.sh, url, 1)?;
+    wrk.post_for(copy.sh, url, 1)?;
     // The workers are back once they drain what that second queued. (Redis may still
     // be loading its data: that is not an answer yet.)
     let started = Instant::now();
-    while length(on).map_or(true, |n| n > 0) {
+    while length(copy).map_or(true, |n| n > 0) {
         if started.elapsed() > Duration::from_secs(120) {
             bail!("the workers did not drain the queue within 2 minutes of Redis's restart");
         }
@@ -78,8 +78,8 @@ pub fn set_fsync(on: &Instance<'_>, wrk: Wrk, url: &str, fsync: Fsync) -> anyhow
 }
 
 /// Entries waiting plus entries in a worker's hands.
-fn length(on: &Instance<'_>) -> anyhow::Result<u64> {
-    let length = on
+fn length(copy: &Instance<'_>) -> anyhow::Result<u64> {
+    let length = copy
         .exec(Service::Redis, Input::Closed)?
         .args(["redis-cli", "XLEN", "survey:answers"])
         .quiet()

@@ -92,8 +92,8 @@ impl Throughput {
         result
     }
 
-    fn start(&self, on: &Instance<'_>, side: Side) -> anyhow::Result<()> {
-        eprintln!("\n==> step {}: up", on.step.number);
+    fn start(&self, copy: &Instance<'_>, side: Side) -> anyhow::Result<()> {
+        eprintln!("\n==> step {}: up", copy.step.number);
         let up = Up {
             port: ANY_PORT,
             workers: (side == Side::Queue).then_some(self.workers),
@@ -102,7 +102,7 @@ impl Throughput {
             profile: Profile::Release,
             public: false,
         };
-        on.up(up)
+        copy.up(up)
     }
 
     fn measure_running(
@@ -144,7 +144,7 @@ impl Throughput {
 
     /// The interleaved runs: 04, 05, pgbench beside each, run after run.
     fn side_by_side(&self, pair: &Pair<'_>) -> anyhow::Result<Vec<Run>> {
-        let on = |side| pair.instances.get(side);
+        let copy = |side| pair.instances.get(side);
         let sh = pair.instances.direct.sh;
         let mut runs = Vec::new();
         for run in 1..=self.runs {
@@ -161,8 +161,8 @@ impl Throughput {
                     })
                 })?,
                 beside: Sides::try_new(|side| self.wrk.post_beside(sh, pair.beside(side)))?,
-                socket: Sides::try_new(|side| self.pgbench.rate(on(side), Path::Socket))?,
-                network: Sides::try_new(|side| self.pgbench.rate(on(side), Path::Network))?,
+                socket: Sides::try_new(|side| self.pgbench.rate(copy(side), Path::Socket))?,
+                network: Sides::try_new(|side| self.pgbench.rate(copy(side), Path::Network))?,
             });
         }
         Ok(runs)

@@ -93,9 +93,9 @@ pub struct Beside {
 }
 
 impl Beside {
-    pub fn of(on: &Instance<'_>) -> anyhow::Result<Self> {
-        let sh = on.sh;
-        let (app, db) = (on.container(Service::App)?, on.container(Service::Db)?);
+    pub fn of(copy: &Instance<'_>) -> anyhow::Result<Self> {
+        let sh = copy.sh;
+        let (app, db) = (copy.container(Service::App)?, copy.container(Service::Db)?);
         let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}";
         let addresses = cmd!(sh, "docker inspect --format {format} {app}")
             .quiet()

@@ -20,18 +20,18 @@ pub struct ByHand;
 /// The commands that wire app and database by hand, each with what it does. The app goes
 /// first on purpose: it waits for its database by retrying.
 pub fn wiring<'a>(
-    on: &'a Instance<'_>,
+    copy: &'a Instance<'_>,
     publish: &str,
     postgres: &str,
 ) -> [(xshell::Cmd<'a>, &'static str); 3] {
-    let sh = on.sh;
+    let sh = copy.sh;
     let (network, db, app) = (
-        on.project.clone(),
-        labelled::container(on, "db"),
-        labelled::container(on, "app"),
+        copy.project.clone(),
+        labelled::container(copy, "db"),
+        labelled::container(copy, "app"),
     );
-    let label = labelled::label(on);
-    let image = on.step.image(on.sh);
+    let label = labelled::label(copy);
+    let image = copy.step.image(copy.sh);
     let env = DB_ENV.iter().flat_map(|e| ["--env", e]);
     [
         (
@@ -56,56 +56,60 @@ pub fn wiring<'a>(
 }
 
 impl Launcher for ByHand {
-    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
-        labelled::running(on)
+    fn running(&self, copy: &Instance<'_>) -> anyhow::Result<bool> {
+        labelled::running(copy)
     }
 
     /// On a running copy, only the app is replaced, and only if it changed: the database
     /// (and its answers) stays.
-    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
-        let running = on.runs_already(self, up.port)?;
-        on.build_app(up.profile)?;
+    fn up(&self, copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = copy.runs_already(self, up.port)?;
+        copy.build_app(up.profile)?;
         let publish = format!("127.0.0.1:{}:5000", up.port);
-        let [network, (app, what), db] = wiring(on, &publish, &on.images()?.postgres);
+        let [network, (app, what), db] = wiring(copy, &publish, &copy.images()?.postgres);
         if running {
-            labelled::replace_if_changed(on, "app", &publish, app).context(what)?;
+            labelled::replace_if_changed(copy, "app", &publish, app).context(what)?;
         } else {
             for (command, what) in [network, (app, what), db] {
                 command.ignore_stdout().run().context(what)?;
             }
         }
-        labelled::wait_healthy(on, &["db", "app"])
+        labelled::wait_healthy(copy, &["db", "app"])
     }
 
-    fn down(&self, on: &Instance<'_>, _volumes: bool) -> anyhow::Result<()> {
-        labelled::down(on)
+    fn down(&self, copy: &Instance<'_>, _volumes: bool) -> anyhow::Result<()> {
+        labelled::down(copy)
     }
 
-    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
-        labelled::ps(on)
+    fn ps(&self, copy: &Instance<'_>) -> anyhow::Result<()> {
+        labelled::ps(copy)
     }
 
-    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
-        labelled::logs(on, &["db", "app"], follow)
+    fn logs(&self, copy: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
+        labelled::logs(copy, &["db", "app"], follow)
     }
 
-    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String> {
-        Ok(labelled::container(on, service.name()))
+    fn container(&self, copy: &Instance<'_>, service: Service) -> anyhow::Result<String> {
+        Ok(labelled::container(copy, service.name()))
     }
 
     fn exec<'a>(
         &self,
-        on: &'a Instance<'_>,
+        copy: &'a Instance<'_>,
         service: Service,
         input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>> {
-        Ok(labelled::exec(on, service.name(), input))
+        Ok(labelled::exec(copy, service.name(), input))
     }
 
-    fn lesson_commands(&self, on: &Instance<'_>) -> Vec<String> {
-        wiring(on, "127.0.0.1:2154:5000", crate::images::OFFICIAL_POSTGRES)
-            .into_iter()
-            .map(|(command, _)| command.to_string())
-            .collect()
+    fn lesson_commands(&self, copy: &Instance<'_>) -> Vec<String> {
+        wiring(
+            copy,
+            "127.0.0.1:2154:5000",
+            crate::images::OFFICIAL_POSTGRES,
+        )
+        .into_iter()
+        .map(|(command, _)| command.to_string())
+        .collect()
     }
 }

@@ -9,53 +9,57 @@ use super::{Input, Instance, Launcher, Service, Up, labelled};
 pub struct Container;
 
 impl Launcher for Container {
-    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
-        labelled::running(on)
+    fn running(&self, copy: &Instance<'_>) -> anyhow::Result<bool> {
+        labelled::running(copy)
     }
 
-    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
-        let running = on.runs_already(self, up.port)?;
-        on.build_app(up.profile)?;
-        let (sh, app, image) = (on.sh, labelled::container(on, "app"), on.step.image(on.sh));
-        let (label, publish) = (labelled::label(on), format!("127.0.0.1:{}:5000", up.port));
+    fn up(&self, copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = copy.runs_already(self, up.port)?;
+        copy.build_app(up.profile)?;
+        let (sh, app, image) = (
+            copy.sh,
+            labelled::container(copy, "app"),
+            copy.step.image(copy.sh),
+        );
+        let (label, publish) = (labelled::label(copy), format!("127.0.0.1:{}:5000", up.port));
         let run = cmd!(
             sh,
             "docker run --detach --name {app} --label {label} --publish {publish} --health-start-interval 100ms {image}"
         );
         if running {
-            labelled::replace_if_changed(on, "app", &publish, run)
+            labelled::replace_if_changed(copy, "app", &publish, run)
         } else {
             run.ignore_stdout().run().map_err(Into::into)
         }
         .context("starting the app container")?;
-        labelled::wait_healthy(on, &["app"])
+        labelled::wait_healthy(copy, &["app"])
     }
 
-    fn down(&self, on: &Instance<'_>, _volumes: bool) -> anyhow::Result<()> {
-        labelled::down(on)
+    fn down(&self, copy: &Instance<'_>, _volumes: bool) -> anyhow::Result<()> {
+        labelled::down(copy)
     }
 
-    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
-        labelled::ps(on)
+    fn ps(&self, copy: &Instance<'_>) -> anyhow::Result<()> {
+        labelled::ps(copy)
     }
 
-    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
-        labelled::logs(on, &["app"], follow)
+    fn logs(&self, copy: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
+        labelled::logs(copy, &["app"], follow)
     }
 
-    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String> {
-        Ok(labelled::container(on, service.name()))
+    fn container(&self, copy: &Instance<'_>, service: Service) -> anyhow::Result<String> {
+        Ok(labelled::container(copy, service.name()))
     }
 
     fn exec<'a>(
         &self,
-        on: &'a Instance<'_>,
+        copy: &'a Instance<'_>,
         service: Service,
         input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>> {
         if service != Service::App {
-            bail!("step {} runs only the app container", on.step.number);
+            bail!("step {} runs only the app container", copy.step.number);
         }
-        Ok(labelled::exec(on, service.name(), input))
+        Ok(labelled::exec(copy, service.name(), input))
     }
 }

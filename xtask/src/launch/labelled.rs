@@ -8,25 +8,25 @@ use xshell::cmd;
 use super::{Input, Instance};
 
 /// The `--filter` that finds what carries the label.
-fn filter(on: &Instance<'_>) -> String {
-    format!("label=survey.project={}", on.project)
+fn filter(copy: &Instance<'_>) -> String {
+    format!("label=survey.project={}", copy.project)
 }
 
 /// The label itself, for `docker run --label` and `docker network create --label`.
-pub fn label(on: &Instance<'_>) -> String {
-    format!("survey.project={}", on.project)
+pub fn label(copy: &Instance<'_>) -> String {
+    format!("survey.project={}", copy.project)
 }
 
 /// Removes every labelled container (with its anonymous volumes: these steps keep nothing)
 /// and network.
-pub fn down(on: &Instance<'_>) -> anyhow::Result<()> {
-    remove_containers(on)?;
-    remove_networks(on)
+pub fn down(copy: &Instance<'_>) -> anyhow::Result<()> {
+    remove_containers(copy)?;
+    remove_networks(copy)
 }
 
 /// Removes every labelled container, with its anonymous volumes.
-pub fn remove_containers(on: &Instance<'_>) -> anyhow::Result<()> {
-    let (sh, filter) = (on.sh, filter(on));
+pub fn remove_containers(copy: &Instance<'_>) -> anyhow::Result<()> {
+    let (sh, filter) = (copy.sh, filter(copy));
     let ids = cmd!(sh, "docker ps --all --quiet --filter {filter}")
         .quiet()
         .read()?;
@@ -40,8 +40,8 @@ pub fn remove_containers(on: &Instance<'_>) -> anyhow::Result<()> {
 }
 
 /// Removes every labelled network.
-pub fn remove_networks(on: &Instance<'_>) -> anyhow::Result<()> {
-    let (sh, filter) = (on.sh, filter(on));
+pub fn remove_networks(copy: &Instance<'_>) -> anyhow::Result<()> {
+    let (sh, filter) = (copy.sh, filter(copy));
     let networks = cmd!(sh, "docker network ls --quiet --filter {filter}")
         .quiet()
         .read()?;
@@ -55,8 +55,8 @@ pub fn remove_networks(on: &Instance<'_>) -> anyhow::Result<()> {
 }
 
 /// Whether any labelled container exists, running or not.
-pub fn running(on: &Instance<'_>) -> anyhow::Result<bool> {
-    let (sh, filter) = (on.sh, filter(on));
+pub fn running(copy: &Instance<'_>) -> anyhow::Result<bool> {
+    let (sh, filter) = (copy.sh, filter(copy));
     let ids = cmd!(sh, "docker ps --all --quiet --filter {filter}")
         .quiet()
         .read()?;
@@ -65,8 +65,8 @@ pub fn running(on: &Instance<'_>) -> anyhow::Result<bool> {
 
 /// Whether `service`'s container runs, from `image` as it is now, published as `publish`
 /// (`127.0.0.1:PORT:5000`): if not, `up` replaces it.
-pub fn is_current(on: &Instance<'_>, service: &str, image: &str, publish: &str) -> bool {
-    let (sh, name) = (on.sh, container(on, service));
+pub fn is_current(copy: &Instance<'_>, service: &str, image: &str, publish: &str) -> bool {
+    let (sh, name) = (copy.sh, container(copy, service));
     let format = "{{.Image}} {{.State.Running}} {{range $port, $to := .HostConfig.PortBindings}}{{range $to}}{{.HostIp}}:{{.HostPort}}:{{$port}}{{end}}{{end}}";
     let Ok(state) = cmd!(sh, "docker inspect --format {format} {name}")
         .quiet()
@@ -86,13 +86,13 @@ pub fn is_current(on: &Instance<'_>, service: &str, image: &str, publish: &str) 
 /// Replaces `service`'s container if it is not current (see [`is_current`]) with what
 /// `run` starts, and says which it did.
 pub fn replace_if_changed(
-    on: &Instance<'_>,
+    copy: &Instance<'_>,
     service: &str,
     publish: &str,
     run: xshell::Cmd<'_>,
 ) -> anyhow::Result<()> {
-    let (sh, name) = (on.sh, container(on, service));
-    if is_current(on, service, &on.step.image(on.sh), publish) {
+    let (sh, name) = (copy.sh, container(copy, service));
+    if is_current(copy, service, &copy.step.image(copy.sh), publish) {
         println!("{name} is up to date.");
         return Ok(());
     }
@@ -105,18 +105,18 @@ pub fn replace_if_changed(
 }
 
 /// `docker ps` of the labelled containers.
-pub fn ps(on: &Instance<'_>) -> anyhow::Result<()> {
-    let (sh, filter) = (on.sh, filter(on));
+pub fn ps(copy: &Instance<'_>) -> anyhow::Result<()> {
+    let (sh, filter) = (copy.sh, filter(copy));
     let format = "table {{.Names}}\t{{.Image}}\t{{.Status}}\t{{.Ports}}";
     cmd!(sh, "docker ps --all --filter {filter} --format {format}").run()?;
     Ok(())
 }
 
 /// `docker logs` of each of `services` that exists.
-pub fn logs(on: &Instance<'_>, services: &[&str], follow: bool) -> anyhow::Result<()> {
-    let (sh, follow) = (on.sh, follow.then_some("--follow"));
+pub fn logs(copy: &Instance<'_>, services: &[&str], follow: bool) -> anyhow::Result<()> {
+    let (sh, follow) = (copy.sh, follow.then_some("--follow"));
     for service in services {
-        let name = container(on, service);
+        let name = container(copy, service);
         if crate::docker::succeeds(cmd!(sh, "docker inspect {name}")) {
             cmd!(sh, "docker logs {follow...} {name}").run()?;
         }
@@ -125,19 +125,19 @@ pub fn logs(on: &Instance<'_>, services: &[&str], follow: bool) -> anyhow::Resul
 }
 
 /// The container of `service`: these launchers name it PROJECT-SERVICE.
-pub fn container(on: &Instance<'_>, service: &str) -> String {
-    format!("{}-{service}", on.project)
+pub fn container(copy: &Instance<'_>, service: &str) -> String {
+    format!("{}-{service}", copy.project)
 }
 
 /// Waits for `services`' containers to be healthy.
-pub fn wait_healthy(on: &Instance<'_>, services: &[&str]) -> anyhow::Result<()> {
-    let names: Vec<String> = services.iter().map(|s| container(on, s)).collect();
-    crate::docker::wait_healthy(on.sh, &names, Duration::from_secs(120))
+pub fn wait_healthy(copy: &Instance<'_>, services: &[&str]) -> anyhow::Result<()> {
+    let names: Vec<String> = services.iter().map(|s| container(copy, s)).collect();
+    crate::docker::wait_healthy(copy.sh, &names, Duration::from_secs(120))
 }
 
 /// `docker exec` into `service`'s container.
-pub fn exec<'a>(on: &'a Instance<'_>, service: &str, input: Input) -> xshell::Cmd<'a> {
-    let name = container(on, service);
-    let (sh, options) = (on.sh, input.exec_options());
+pub fn exec<'a>(copy: &'a Instance<'_>, service: &str, input: Input) -> xshell::Cmd<'a> {
+    let name = container(copy, service);
+    let (sh, options) = (copy.sh, input.exec_options());
     cmd!(sh, "docker exec {options...} {name}")
 }

@@ -214,67 +214,67 @@ pub struct Up {
 /// One way of running a step: `docker run`, hand-wired containers, Compose, a Swarm stack.
 pub trait Launcher: Sync {
     /// Builds the step's app image (`step N build`).
-    fn build(&self, on: &Instance<'_>, profile: Profile) -> anyhow::Result<()> {
-        on.build_app(profile)
+    fn build(&self, copy: &Instance<'_>, profile: Profile) -> anyhow::Result<()> {
+        copy.build_app(profile)
     }
 
     /// The container that publishes the survey on this machine, and its port inside it
     /// (see [`Instance::port`]).
-    fn published(&self, on: &Instance<'_>) -> anyhow::Result<(String, u16)> {
-        Ok((self.container(on, Service::App)?, APP_PORT))
+    fn published(&self, copy: &Instance<'_>) -> anyhow::Result<(String, u16)> {
+        Ok((self.container(copy, Service::App)?, APP_PORT))
     }
 
     /// Whether this copy exists (`up` then replaces only what changed).
-    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool>;
+    fn running(&self, copy: &Instance<'_>) -> anyhow::Result<bool>;
 
     /// Builds what the step runs and starts it, or brings a running copy up to date (only
     /// what changed is replaced), and waits until it is healthy.
-    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()>;
+    fn up(&self, copy: &Instance<'_>, up: Up) -> anyhow::Result<()>;
 
     /// Stops and removes it; named volumes go only with `volumes`.
-    fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()>;
+    fn down(&self, copy: &Instance<'_>, volumes: bool) -> anyhow::Result<()>;
 
     /// Lists what runs.
-    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()>;
+    fn ps(&self, copy: &Instance<'_>) -> anyhow::Result<()>;
 
     /// Shows the logs.
-    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()>;
+    fn logs(&self, copy: &Instance<'_>, follow: bool) -> anyhow::Result<()>;
 
     /// The (first) container of `service`.
-    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String>;
+    fn container(&self, copy: &Instance<'_>, service: Service) -> anyhow::Result<String>;
 
     /// A command that runs in `service`'s container (see [`Instance::exec`]).
     fn exec<'a>(
         &self,
-        on: &'a Instance<'_>,
+        copy: &'a Instance<'_>,
         service: Service,
         input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>>;
 
     /// Sets the number of workers of a running copy (steps whose catalogue entry has
     /// workers).
-    fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
+    fn scale(&self, copy: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
         let _ = workers;
-        bail!("step {} cannot be scaled", on.step.number)
+        bail!("step {} cannot be scaled", copy.step.number)
     }
 
     /// Rolls out a new version of the app (`broken`: one that never gets healthy, to watch
     /// it rolled back), on steps whose catalogue entry has rolling updates.
-    fn update(&self, on: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
+    fn update(&self, copy: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
         let _ = broken;
-        bail!("step {} has no rolling updates", on.step.number)
+        bail!("step {} has no rolling updates", copy.step.number)
     }
 
     /// Drains, activates or kills a node, on steps whose catalogue entry has nodes.
-    fn node(&self, on: &Instance<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
+    fn node(&self, copy: &Instance<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
         let _ = (op, name);
-        bail!("step {} runs on one node", on.step.number)
+        bail!("step {} runs on one node", copy.step.number)
     }
 
     /// The commands that are this step's lesson when it has no file of its own to show
     /// (`step N diff` prints them).
-    fn lesson_commands(&self, on: &Instance<'_>) -> Vec<String> {
-        let _ = on;
+    fn lesson_commands(&self, copy: &Instance<'_>) -> Vec<String> {
+        let _ = copy;
         Vec::new()
     }
 }

@@ -12,21 +12,21 @@ use crate::{
 };
 
 /// psql as the survey user, in the database container: nothing is published to the host.
-pub(super) fn psql(on: &Instance<'_>, sql: Option<&str>) -> anyhow::Result<()> {
-    if !on.step.database {
+pub(super) fn psql(copy: &Instance<'_>, sql: Option<&str>) -> anyhow::Result<()> {
+    if !copy.step.database {
         bail!(
             "step {} keeps its answers in memory: there is no database until step 2",
-            on.step.number
+            copy.step.number
         );
     }
-    docker::require_engine(on.sh)?;
+    docker::require_engine(copy.sh)?;
     let input = if sql.is_none() && std::io::stdin().is_terminal() {
         Input::Terminal
     } else {
         Input::Open
     };
     let sql: Vec<&str> = sql.map(|s| vec!["-c", s]).unwrap_or_default();
-    let psql = on
+    let psql = copy
         .exec(Service::Db, input)?
         .args(["psql", "-U", "survey", "-d", "survey"])
         .args(sql);
@@ -43,11 +43,11 @@ pub(super) fn psql(on: &Instance<'_>, sql: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn backup(on: &Instance<'_>, file: &str) -> anyhow::Result<()> {
-    needs_volume(on, "backup")?;
-    docker::require_engine(on.sh)?;
+pub(super) fn backup(copy: &Instance<'_>, file: &str) -> anyhow::Result<()> {
+    needs_volume(copy, "backup")?;
+    docker::require_engine(copy.sh)?;
     // The real command, printed with the redirection a learner would type.
-    let dump = on.exec(Service::Db, Input::Closed)?.args([
+    let dump = copy.exec(Service::Db, Input::Closed)?.args([
         "pg_dump",
         "-U",
         "survey",
@@ -63,8 +63,8 @@ pub(super) fn backup(on: &Instance<'_>, file: &str) -> anyhow::Result<()> {
         .context("dumping the database (is the step up?)")?;
     // Written beside it, then renamed over it: a backup that fails half-way (a full disk)
     // leaves the last one whole.
-    let path = on.sh.current_dir().join(file);
-    let partial = on.sh.current_dir().join(format!("{file}.partial"));
+    let path = copy.sh.current_dir().join(file);
+    let partial = copy.sh.current_dir().join(format!("{file}.partial"));
     std::fs::write(&partial, dump + "\n")
         .and_then(|()| std::fs::rename(&partial, &path))
         .with_context(|| {
@@ -73,19 +73,19 @@ pub(super) fn backup(on: &Instance<'_>, file: &str) -> anyhow::Result<()> {
         })?;
     println!(
         "Backed up to {file}. Restore it with `cargo xtask step {} restore --file {file}`.",
-        on.step.number
+        copy.step.number
     );
     Ok(())
 }
 
-pub(super) fn restore(on: &Instance<'_>, file: &str) -> anyhow::Result<()> {
-    needs_volume(on, "restore")?;
-    docker::require_engine(on.sh)?;
-    let dump = on
+pub(super) fn restore(copy: &Instance<'_>, file: &str) -> anyhow::Result<()> {
+    needs_volume(copy, "restore")?;
+    docker::require_engine(copy.sh)?;
+    let dump = copy
         .sh
         .read_file(file)
         .with_context(|| format!("reading the backup {file}"))?;
-    let (ours, theirs) = (schema_version(on)?, dumped_schema_version(&dump));
+    let (ours, theirs) = (schema_version(copy)?, dumped_schema_version(&dump));
     if let Some(theirs) = theirs.filter(|theirs| *theirs != ours) {
         let which = if theirs < ours {
             "an earlier"
@@ -96,11 +96,11 @@ pub(super) fn restore(on: &Instance<'_>, file: &str) -> anyhow::Result<()> {
             "{file} is a backup of {which} step's database (its schema is at migration {theirs}, \
              step {}'s at {ours}): restore it into the step it came from, where it fits; \
              nothing was changed",
-            on.step.number
+            copy.step.number
         );
     }
     // One transaction: a restore that fails half-way leaves the database as it was.
-    let load = on.exec(Service::Db, Input::Open)?.args([
+    let load = copy.exec(Service::Db, Input::Open)?.args([
         "psql",
         "-U",
         "survey",
@@ -122,9 +122,9 @@ pub(super) fn restore(on: &Instance<'_>, file: &str) -> anyhow::Result<()> {
 }
 
 /// The last migration the running database has applied.
-fn schema_version(on: &Instance<'_>) -> anyhow::Result<i64> {
+fn schema_version(copy: &Instance<'_>) -> anyhow::Result<i64> {
     let query = "SELECT coalesce(max(version), 0) FROM _sqlx_migrations";
-    let version = on
+    let version = copy
         .exec(Service::Db, Input::Closed)?
         .args(["psql", "-U", "survey", "-d", "survey", "-tAc", query])
         .quiet()

@@ -126,7 +126,7 @@ impl StepCmd {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let step = Step::find(self.number)?;
         let project = self.project.unwrap_or_else(|| step.default_project());
-        let on = Instance::new(sh, step, project);
+        let copy = Instance::new(sh, step, project);
         match self.action {
             Action::Up {
                 port,
@@ -135,7 +135,7 @@ impl StepCmd {
                 release,
                 public,
             } => up(
-                &on,
+                &copy,
                 Up {
                     port,
                     workers,
@@ -144,28 +144,28 @@ impl StepCmd {
                     public,
                 },
             ),
-            Action::Scale { workers } => scale(&on, workers),
-            Action::Update { broken } => update(&on, broken),
-            Action::Drain { node, force } => node_op(&on, NodeOp::Drain { force }, &node),
-            Action::Activate { node } => node_op(&on, NodeOp::Activate, &node),
-            Action::KillNode { node } => node_op(&on, NodeOp::Kill, &node),
-            Action::DeadLetters { replay } => dead_letters(&on, replay),
-            Action::Down { volumes } => down(&on, volumes),
+            Action::Scale { workers } => scale(&copy, workers),
+            Action::Update { broken } => update(&copy, broken),
+            Action::Drain { node, force } => node_op(&copy, NodeOp::Drain { force }, &node),
+            Action::Activate { node } => node_op(&copy, NodeOp::Activate, &node),
+            Action::KillNode { node } => node_op(&copy, NodeOp::Kill, &node),
+            Action::DeadLetters { replay } => dead_letters(&copy, replay),
+            Action::Down { volumes } => down(&copy, volumes),
             Action::Build { release } => {
                 docker::require_engine(sh)?;
-                on.launcher().build(&on, images::Profile::of(release))
+                copy.launcher().build(&copy, images::Profile::of(release))
             }
             Action::Ps => {
                 docker::require_engine(sh)?;
-                on.launcher().ps(&on)
+                copy.launcher().ps(&copy)
             }
             Action::Logs { follow } => {
                 docker::require_engine(sh)?;
-                on.launcher().logs(&on, follow)
+                copy.launcher().logs(&copy, follow)
             }
-            Action::Psql { sql } => database::psql(&on, sql.as_deref()),
-            Action::Backup { file } => database::backup(&on, &file),
-            Action::Restore { file } => database::restore(&on, &file),
+            Action::Psql { sql } => database::psql(&copy, sql.as_deref()),
+            Action::Backup { file } => database::backup(&copy, &file),
+            Action::Restore { file } => database::restore(&copy, &file),
             Action::Test => crate::test::run_step_tests(sh, step),
             Action::Diff => crate::diff::show(sh, step),
         }
@@ -174,24 +174,24 @@ impl StepCmd {
 
 /// Builds and starts a step, or brings a running one up to date (only what changed is
 /// replaced), then says where it is and what to try next.
-fn up(on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+fn up(copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
     if up.workers.is_some() {
-        needs_workers(on)?;
+        needs_workers(copy)?;
     }
     if let Some(nodes) = up.nodes {
-        needs_nodes(on, nodes)?;
+        needs_nodes(copy, nodes)?;
     }
     if up.public {
-        needs_public(on)?;
+        needs_public(copy)?;
     }
-    docker::require_engine(on.sh)?;
-    on.up(up)?;
-    let n = on.step.number;
-    println!("\nStep {n} is up: http://127.0.0.1:{}", on.port()?);
+    docker::require_engine(copy.sh)?;
+    copy.up(up)?;
+    let n = copy.step.number;
+    println!("\nStep {n} is up: http://127.0.0.1:{}", copy.port()?);
     println!(
         "Next: fill in the form, then try `cargo xtask step {n} ps`, `cargo xtask step {n} logs`,"
     );
-    if on.step.database {
+    if copy.step.database {
         println!(
             "`cargo xtask step {n} psql -c 'select * from cats'`, and `cargo xtask step {n} down` when you are done."
         );
@@ -206,9 +206,9 @@ fn up(on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn down(on: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
-    docker::require_engine(on.sh)?;
-    on.down(volumes)
+fn down(copy: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
+    docker::require_engine(copy.sh)?;
+    copy.down(volumes)
 }
 
 /// The verb for the steps `has` picks: `one` ("has") for a single step, else `many`.
@@ -220,11 +220,11 @@ fn agreeing(has: impl Fn(&Step) -> bool, one: &'static str, many: &'static str) 
     }
 }
 
-fn needs_workers(on: &Instance<'_>) -> anyhow::Result<()> {
-    if !on.step.workers {
+fn needs_workers(copy: &Instance<'_>) -> anyhow::Result<()> {
+    if !copy.step.workers {
         bail!(
             "step {} has no workers; {} {}",
-            on.step.number,
+            copy.step.number,
             named_where(|s| s.workers),
             agreeing(|s| s.workers, "has", "have")
         );
@@ -232,12 +232,12 @@ fn needs_workers(on: &Instance<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn needs_nodes(on: &Instance<'_>, nodes: u32) -> anyhow::Result<()> {
-    let range = has_nodes(on)?;
+fn needs_nodes(copy: &Instance<'_>, nodes: u32) -> anyhow::Result<()> {
+    let range = has_nodes(copy)?;
     if !(range.min..=range.max).contains(&nodes) {
         bail!(
             "step {}'s lab has {} to {} nodes (the app's three replicas, at most two per node, need two)",
-            on.step.number,
+            copy.step.number,
             range.min,
             range.max
         );
@@ -246,22 +246,22 @@ fn needs_nodes(on: &Instance<'_>, nodes: u32) -> anyhow::Result<()> {
 }
 
 /// The lab's sizes, for a step that runs one.
-fn has_nodes(on: &Instance<'_>) -> anyhow::Result<crate::catalogue::Nodes> {
-    on.step.nodes.with_context(|| {
+fn has_nodes(copy: &Instance<'_>) -> anyhow::Result<crate::catalogue::Nodes> {
+    copy.step.nodes.with_context(|| {
         format!(
             "step {} runs on this machine's engine alone; {} {} a lab of nodes",
-            on.step.number,
+            copy.step.number,
             named_where(|s| s.nodes.is_some()),
             agreeing(|s| s.nodes.is_some(), "runs", "run")
         )
     })
 }
 
-fn needs_updates(on: &Instance<'_>) -> anyhow::Result<()> {
-    if !on.step.updates {
+fn needs_updates(copy: &Instance<'_>) -> anyhow::Result<()> {
+    if !copy.step.updates {
         bail!(
             "step {} has no rolling updates; {} {}",
-            on.step.number,
+            copy.step.number,
             named_where(|s| s.updates),
             agreeing(|s| s.updates, "has", "have")
         );
@@ -269,19 +269,19 @@ fn needs_updates(on: &Instance<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn needs_public(on: &Instance<'_>) -> anyhow::Result<()> {
-    if !on.step.public {
+fn needs_public(copy: &Instance<'_>) -> anyhow::Result<()> {
+    if !copy.step.public {
         bail!(
             "step {} publishes on 127.0.0.1 only (`--public` is for {})",
-            on.step.number,
+            copy.step.number,
             named_where(|s| s.public)
         );
     }
     Ok(())
 }
 
-fn needs_volume(on: &Instance<'_>, what: &str) -> anyhow::Result<()> {
-    if on.step.volume.is_none() {
+fn needs_volume(copy: &Instance<'_>, what: &str) -> anyhow::Result<()> {
+    if copy.step.volume.is_none() {
         bail!(
             "`{what}` is for the steps whose data lives in a volume ({})",
             named_where(|s| s.volume.is_some())
@@ -290,24 +290,24 @@ fn needs_volume(on: &Instance<'_>, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn node_op(on: &Instance<'_>, op: NodeOp, node: &str) -> anyhow::Result<()> {
-    has_nodes(on)?;
-    docker::require_engine(on.sh)?;
-    on.launcher().node(on, op, node)
+fn node_op(copy: &Instance<'_>, op: NodeOp, node: &str) -> anyhow::Result<()> {
+    has_nodes(copy)?;
+    docker::require_engine(copy.sh)?;
+    copy.launcher().node(copy, op, node)
 }
 
 /// Rolls out a new version of the app, watching Swarm replace its tasks.
-fn update(on: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
-    needs_updates(on)?;
-    docker::require_engine(on.sh)?;
-    on.launcher().update(on, broken)
+fn update(copy: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
+    needs_updates(copy)?;
+    docker::require_engine(copy.sh)?;
+    copy.launcher().update(copy, broken)
 }
 
 /// Lists (and replays) the dead letters, with the app's own `dead-letters` command.
-fn dead_letters(on: &Instance<'_>, replay: bool) -> anyhow::Result<()> {
-    needs_workers(on)?;
-    docker::require_engine(on.sh)?;
-    on.exec(Service::App, Input::Closed)?
+fn dead_letters(copy: &Instance<'_>, replay: bool) -> anyhow::Result<()> {
+    needs_workers(copy)?;
+    docker::require_engine(copy.sh)?;
+    copy.exec(Service::App, Input::Closed)?
         .args(["/survey", "dead-letters"])
         .args(replay.then_some("--replay"))
         .run()
@@ -316,10 +316,10 @@ fn dead_letters(on: &Instance<'_>, replay: bool) -> anyhow::Result<()> {
 }
 
 /// More or fewer workers on a running copy; the others keep running.
-fn scale(on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
-    needs_workers(on)?;
-    docker::require_engine(on.sh)?;
-    on.launcher().scale(on, workers)?;
+fn scale(copy: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
+    needs_workers(copy)?;
+    docker::require_engine(copy.sh)?;
+    copy.launcher().scale(copy, workers)?;
     let plural = if workers == 1 { "" } else { "s" };
     println!("{workers} worker{plural} running. Watch them share the work at /status.");
     Ok(())

@@ -33,10 +33,10 @@ impl AppAlone {
     /// step's image runs healthy, one container each, with the configuration the file gives it
     /// now (Compose keeps a hash of it in a label; `config --hash` gives the file's). `None`
     /// when anything else differs or cannot be told.
-    pub fn find(on: &Instance<'_>, up: &Up) -> Option<Self> {
-        let sh = on.sh;
+    pub fn find(copy: &Instance<'_>, up: &Up) -> Option<Self> {
+        let sh = copy.sh;
         // Probes: when one fails, Compose's own `up` weighs every service.
-        let wanted = for_up(on, up)
+        let wanted = for_up(copy, up)
             .ok()?
             .args(["config", "--hash", "*"])
             .quiet()
@@ -47,7 +47,7 @@ impl AppAlone {
             .lines()
             .filter_map(|line| line.split_once(' '))
             .collect();
-        let ids = containers(on).ok()?;
+        let ids = containers(copy).ok()?;
         if ids.is_empty() {
             return None;
         }
@@ -57,7 +57,7 @@ impl AppAlone {
             .ignore_stderr()
             .read()
             .ok()?;
-        let image = tagged(on.step.image(sh));
+        let image = tagged(copy.step.image(sh));
         let mut found = Self {
             services: Vec::new(),
             others: Vec::new(),
@@ -99,23 +99,23 @@ impl AppAlone {
 
     /// Replaces the app's services alone (with `scale`), if their image changed, and waits
     /// until they are healthy.
-    pub fn replace(&self, on: &Instance<'_>, up: &Up, scale: &[&str]) -> anyhow::Result<()> {
-        let sh = on.sh;
+    pub fn replace(&self, copy: &Instance<'_>, up: &Up, scale: &[&str]) -> anyhow::Result<()> {
+        let sh = copy.sh;
         println!(
             "The rest ({}) runs as the file says, and is healthy: only the app's services can have changed.",
             self.others.join(", ")
         );
         let mut build = Some("--build");
         if self.started_with_the_rest {
-            for_up(on, up)?
+            for_up(copy, up)?
                 .arg("build")
                 .args(&self.services)
                 .run()
                 .context("building the app's image")?;
-            let built = crate::images::id(sh, &on.step.image(sh)).unwrap_or_default();
+            let built = crate::images::id(sh, &copy.step.image(sh)).unwrap_or_default();
             if self.running_images.iter().all(|id| *id == built) {
                 println!("The app's image did not change.");
-                return whole(on, up, &[], scale);
+                return whole(copy, up, &[], scale);
             }
             build = None;
         }
@@ -124,13 +124,13 @@ impl AppAlone {
             self.services.join(", "),
             self.others.join(", ")
         );
-        for_up(on, up)?
+        for_up(copy, up)?
             .args(["up", "--detach", "--no-deps"])
             .args(build)
             .args(scale)
             .args(&self.services)
             .run()?;
-        let names = service_containers(on, &self.services)?;
+        let names = service_containers(copy, &self.services)?;
         if names.is_empty() {
             bail!("no container of {} after `up`", self.services.join(", "));
         }
@@ -147,8 +147,8 @@ fn tagged(image: String) -> String {
 }
 
 /// The containers of `services`.
-fn service_containers(on: &Instance<'_>, services: &[String]) -> anyhow::Result<Vec<String>> {
-    let listed = listed(on, "{{.Names}} {{.Label \"com.docker.compose.service\"}}")?;
+fn service_containers(copy: &Instance<'_>, services: &[String]) -> anyhow::Result<Vec<String>> {
+    let listed = listed(copy, "{{.Names}} {{.Label \"com.docker.compose.service\"}}")?;
     Ok(listed
         .lines()
         .filter_map(|line| line.split_once(' '))

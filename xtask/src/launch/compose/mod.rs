@@ -13,8 +13,8 @@ pub struct Compose;
 
 /// `docker compose -f FILE -p PROJECT`, ready for a subcommand that needs no image names
 /// (`ps`, `logs`, `exec`, `down`).
-pub fn command<'a>(on: &'a Instance<'_>) -> xshell::Cmd<'a> {
-    let (sh, file, project) = (on.sh, on.step.compose_file(), &on.project);
+pub fn command<'a>(copy: &'a Instance<'_>) -> xshell::Cmd<'a> {
+    let (sh, file, project) = (copy.sh, copy.step.compose_file(), &copy.project);
     // Without it, every build first asks git about the checkout (a tenth of a second), for
     // provenance that an image in Docker's own store does not keep.
     cmd!(sh, "docker compose -f {file} -p {project}").env("BUILDX_GIT_INFO", "0")
@@ -22,24 +22,24 @@ pub fn command<'a>(on: &'a Instance<'_>) -> xshell::Cmd<'a> {
 
 /// [`command`] with the images the file names set in its environment, for a subcommand that
 /// builds, starts or compares services (`build`, `up`, `config`).
-pub fn configured<'a>(on: &'a Instance<'_>) -> anyhow::Result<xshell::Cmd<'a>> {
-    Ok(command(on).envs(on.images()?.vars()))
+pub fn configured<'a>(copy: &'a Instance<'_>) -> anyhow::Result<xshell::Cmd<'a>> {
+    Ok(command(copy).envs(copy.images()?.vars()))
 }
 
 /// [`configured`] for `up` (and its `build`): the port and the profile too.
-fn for_up<'a>(on: &'a Instance<'_>, up: &Up) -> anyhow::Result<xshell::Cmd<'a>> {
+fn for_up<'a>(copy: &'a Instance<'_>, up: &Up) -> anyhow::Result<xshell::Cmd<'a>> {
     let (profile, name) = up.profile.var();
-    Ok(configured(on)?
+    Ok(configured(copy)?
         .env("SURVEY_PORT", up.port.to_string())
         .env(profile, name))
 }
 
 impl Launcher for Compose {
     /// Compose builds the image from the file's `build:` section: part of the lesson.
-    fn build(&self, on: &Instance<'_>, profile: Profile) -> anyhow::Result<()> {
-        crate::docker::require_compose_v2(on.sh)?;
+    fn build(&self, copy: &Instance<'_>, profile: Profile) -> anyhow::Result<()> {
+        crate::docker::require_compose_v2(copy.sh)?;
         let (variable, name) = profile.var();
-        configured(on)?
+        configured(copy)?
             .env(variable, name)
             .args(["build", "app"])
             .run()
@@ -47,61 +47,60 @@ impl Launcher for Compose {
     }
 
     /// Any container of the project, running or not.
-    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
-        Ok(!containers(on)?.is_empty())
+    fn running(&self, copy: &Instance<'_>) -> anyhow::Result<bool> {
+        Ok(!containers(copy)?.is_empty())
     }
 
     /// Compose builds the app's image from the file's `build:` section (a change to the code
     /// is compiled again, nothing else), compares each service with what runs, and recreates
     /// only what changed. When the step runs and nothing but the app's services can have
     /// changed, they are replaced alone (see [`app_alone`]).
-    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
-        let running = on.runs_already(self, up.port)?;
+    fn up(&self, copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = copy.runs_already(self, up.port)?;
         let scale = up.workers.map(|n| format!("worker={n}"));
         let scale: Vec<&str> = scale.iter().flat_map(|s| ["--scale", s.as_str()]).collect();
         let alone = if running {
-            app_alone::AppAlone::find(on, &up)
+            app_alone::AppAlone::find(copy, &up)
         } else {
             None
         };
         let started = match alone {
             // Its wait shows the log of a container that does not get healthy.
-            Some(app) => app.replace(on, &up, &scale),
-            None => {
-                whole(on, &up, &["--build"], &scale).inspect_err(|_| show_what_is_not_healthy(on))
-            }
+            Some(app) => app.replace(copy, &up, &scale),
+            None => whole(copy, &up, &["--build"], &scale)
+                .inspect_err(|_| show_what_is_not_healthy(copy)),
         };
         if started.is_err() {
-            crate::docker::require_compose_v2(on.sh)?;
+            crate::docker::require_compose_v2(copy.sh)?;
         }
         started.with_context(|| {
             format!(
                 "starting the stack (above: why; everything: `cargo xtask step {} logs`)",
-                on.step.number
+                copy.step.number
             )
         })
     }
 
-    fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
-        crate::docker::require_compose_v2(on.sh)?;
-        let anonymous = anonymous_volumes(on)?;
+    fn down(&self, copy: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
+        crate::docker::require_compose_v2(copy.sh)?;
+        let anonymous = anonymous_volumes(copy)?;
         if !volumes {
             // Postgres's image declares a VOLUME, so each db container also gets an
             // anonymous volume. Plain `down` would leave those behind, one per run;
             // `rm --volumes` removes them with the containers but keeps named volumes.
-            command(on)
+            command(copy)
                 .args(["rm", "--stop", "--force", "--volumes"])
                 .run()
                 .context("removing the containers")?;
         }
-        let mut down = command(on).args(["down", "--remove-orphans"]);
+        let mut down = command(copy).args(["down", "--remove-orphans"]);
         if volumes {
             down = down.arg("--volumes");
         }
         down.run().context("stopping the stack")?;
         // A container Compose recreated mounts its predecessor's anonymous volume by name,
         // and removing a container leaves the volumes it mounted by name.
-        let sh = on.sh;
+        let sh = copy.sh;
         let left: Vec<&String> = anonymous
             .iter()
             .filter(|v| crate::docker::succeeds(cmd!(sh, "docker volume inspect {v}")))
@@ -112,22 +111,22 @@ impl Launcher for Compose {
                 .run()
                 .context("removing the containers' anonymous volumes")?;
         }
-        if let Some(volume) = on.step.volume.filter(|_| !volumes) {
+        if let Some(volume) = copy.step.volume.filter(|_| !volumes) {
             println!(
                 "The volume {}_{volume} is kept: `up` brings the answers back. `down --volumes` deletes it.",
-                on.project
+                copy.project
             );
         }
         Ok(())
     }
 
-    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
-        command(on).arg("ps").run()?;
+    fn ps(&self, copy: &Instance<'_>) -> anyhow::Result<()> {
+        command(copy).arg("ps").run()?;
         Ok(())
     }
 
-    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
-        command(on)
+    fn logs(&self, copy: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
+        command(copy)
             .arg("logs")
             .args(follow.then_some("--follow"))
             .run()?;
@@ -135,13 +134,13 @@ impl Launcher for Compose {
     }
 
     /// Compose numbers a service's containers from 1.
-    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String> {
-        Ok(format!("{}-{service}-1", on.project))
+    fn container(&self, copy: &Instance<'_>, service: Service) -> anyhow::Result<String> {
+        Ok(format!("{}-{service}-1", copy.project))
     }
 
     fn exec<'a>(
         &self,
-        on: &'a Instance<'_>,
+        copy: &'a Instance<'_>,
         service: Service,
         input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>> {
@@ -151,12 +150,12 @@ impl Launcher for Compose {
             Input::Open => &["--interactive", "-T"],
             Input::Terminal => &["--interactive"],
         };
-        Ok(command(on).arg("exec").args(options).arg(service.name()))
+        Ok(command(copy).arg("exec").args(options).arg(service.name()))
     }
 
-    fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
+    fn scale(&self, copy: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
         let scale = format!("worker={workers}");
-        configured(on)?
+        configured(copy)?
             .args([
                 "up",
                 "--detach",
@@ -171,17 +170,17 @@ impl Launcher for Compose {
 }
 
 /// The project's service containers, running or not (IDs).
-fn containers(on: &Instance<'_>) -> anyhow::Result<Vec<String>> {
-    let ids = listed(on, "{{.ID}}")?;
+fn containers(copy: &Instance<'_>) -> anyhow::Result<Vec<String>> {
+    let ids = listed(copy, "{{.ID}}")?;
     Ok(ids.split_whitespace().map(str::to_owned).collect())
 }
 
 /// A line in `format` for each of the project's service containers, running or not, asked of
 /// the engine by Compose's labels (quicker than starting Compose). Containers of
 /// `docker compose run` are left out.
-fn listed(on: &Instance<'_>, format: &str) -> anyhow::Result<String> {
-    let sh = on.sh;
-    let project = format!("label=com.docker.compose.project={}", on.project);
+fn listed(copy: &Instance<'_>, format: &str) -> anyhow::Result<String> {
+    let sh = copy.sh;
+    let project = format!("label=com.docker.compose.project={}", copy.project);
     let service = "label=com.docker.compose.oneoff=False";
     cmd!(
         sh,
@@ -194,9 +193,9 @@ fn listed(on: &Instance<'_>, format: &str) -> anyhow::Result<String> {
 
 /// The anonymous volumes (made for a VOLUME of an image, not named in the file) that the
 /// project's containers mount.
-fn anonymous_volumes(on: &Instance<'_>) -> anyhow::Result<Vec<String>> {
-    let sh = on.sh;
-    let ids = containers(on)?;
+fn anonymous_volumes(copy: &Instance<'_>) -> anyhow::Result<Vec<String>> {
+    let sh = copy.sh;
+    let ids = containers(copy)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -220,8 +219,8 @@ fn anonymous_volumes(on: &Instance<'_>) -> anyhow::Result<Vec<String>> {
 
 /// `up --detach --wait` of every service, with `extra` options: Compose replaces what
 /// changed and waits until all are healthy.
-fn whole(on: &Instance<'_>, up: &Up, extra: &[&str], scale: &[&str]) -> anyhow::Result<()> {
-    for_up(on, up)?
+fn whole(copy: &Instance<'_>, up: &Up, extra: &[&str], scale: &[&str]) -> anyhow::Result<()> {
+    for_up(copy, up)?
         .arg("up")
         .args(extra)
         .args(["--detach", "--wait"])
@@ -232,10 +231,10 @@ fn whole(on: &Instance<'_>, up: &Up, extra: &[&str], scale: &[&str]) -> anyhow::
 
 /// After a failed `up`: for each container that is not running healthy, its state, what its
 /// last health check said, and the end of its log, so the reason is on screen.
-fn show_what_is_not_healthy(on: &Instance<'_>) {
-    let sh = on.sh;
+fn show_what_is_not_healthy(copy: &Instance<'_>) {
+    let sh = copy.sh;
     let format = "{{.Name}}\t{{.State}}\t{{.Health}}";
-    let Ok(listed) = command(on)
+    let Ok(listed) = command(copy)
         .args(["ps", "--all", "--format", format])
         .quiet()
         .ignore_stderr()

@@ -27,8 +27,8 @@ pub(in crate::launch) struct Replicas {
 
 impl Replicas {
     /// The stack's services, sorted by name.
-    pub fn of(on: &Instance<'_>) -> anyhow::Result<Vec<Self>> {
-        let (sh, stack) = (on.sh, &on.project);
+    pub fn of(copy: &Instance<'_>) -> anyhow::Result<Vec<Self>> {
+        let (sh, stack) = (copy.sh, &copy.project);
         let format = "{{.Name}} {{.Replicas}}";
         let listed = cmd!(sh, "docker stack services {stack} --format {format}")
             .quiet()
@@ -71,14 +71,14 @@ impl std::fmt::Display for Replicas {
 /// Waits until every service runs all its replicas (with a healthcheck: all healthy),
 /// printing the counts as they change.
 pub(in crate::launch) fn wait_converged(
-    on: &Instance<'_>,
+    copy: &Instance<'_>,
     patience: Duration,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last = String::new();
     eprintln!("waiting for every replica to be running and healthy:");
     loop {
-        let now = Replicas::of(on)?;
+        let now = Replicas::of(copy)?;
         let summary = now
             .iter()
             .map(Replicas::to_string)
@@ -92,7 +92,7 @@ pub(in crate::launch) fn wait_converged(
             return Ok(());
         }
         if started.elapsed() > patience {
-            let (sh, stack) = (on.sh, &on.project);
+            let (sh, stack) = (copy.sh, &copy.project);
             let format = "{{.Name}} {{.CurrentState}} {{.Error}}";
             let errors = cmd!(sh, "docker stack ps {stack} --no-trunc --format {format}")
                 .quiet()
@@ -105,7 +105,7 @@ pub(in crate::launch) fn wait_converged(
 }
 
 /// Waits until the survey answers through the proxy on 127.0.0.1:`port`.
-pub(super) fn wait_answering(on: &Instance<'_>, port: u16) -> anyhow::Result<()> {
+pub(super) fn wait_answering(copy: &Instance<'_>, port: u16) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
         if readyz(port) {
@@ -114,7 +114,7 @@ pub(super) fn wait_answering(on: &Instance<'_>, port: u16) -> anyhow::Result<()>
         if started.elapsed() > Duration::from_secs(60) {
             bail!(
                 "the proxy on port {port} does not pass requests to the app; see `cargo xtask step {} logs`",
-                on.step.number
+                copy.step.number
             );
         }
         std::thread::sleep(Duration::from_millis(250));

@@ -30,44 +30,44 @@ use swarm::Reach;
 pub struct Stack;
 
 impl Launcher for Stack {
-    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
-        Ok(Replicas::of(on).is_ok_and(|r| !r.is_empty()))
+    fn running(&self, copy: &Instance<'_>) -> anyhow::Result<bool> {
+        Ok(Replicas::of(copy).is_ok_and(|r| !r.is_empty()))
     }
 
     /// The proxy publishes the survey, from a port on the node it runs on (host mode).
-    fn published(&self, on: &Instance<'_>) -> anyhow::Result<(String, u16)> {
-        Ok((self.container(on, Service::Proxy)?, PROXY_PORT))
+    fn published(&self, copy: &Instance<'_>) -> anyhow::Result<(String, u16)> {
+        Ok((self.container(copy, Service::Proxy)?, PROXY_PORT))
     }
 
-    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
-        let running = on.runs_already(self, up.port)?;
-        on.build_app(up.profile)?;
-        let reach = swarm::ensure(on.sh, Reach::asked(up.public))?;
-        let images = on.images()?;
+    fn up(&self, copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = copy.runs_already(self, up.port)?;
+        copy.build_app(up.profile)?;
+        let reach = swarm::ensure(copy.sh, Reach::asked(up.public))?;
+        let images = copy.images()?;
         let stack_images = StackImages {
-            app: rollout::versioned(on)?,
+            app: rollout::versioned(copy)?,
             postgres: images.postgres.clone(),
             redis: images.redis.clone(),
             haproxy: images.haproxy.clone(),
         };
-        deploy(on, up.port, up.workers, running, &stack_images)?;
-        let port = on.port()?;
-        converge::wait_answering(on, port)?;
+        deploy(copy, up.port, up.workers, running, &stack_images)?;
+        let port = copy.port()?;
+        converge::wait_answering(copy, port)?;
         swarm::say_reach(reach, port);
         Ok(())
     }
 
-    fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
-        let (sh, stack) = (on.sh, &on.project);
-        if self.running(on)? {
+    fn down(&self, copy: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
+        let (sh, stack) = (copy.sh, &copy.project);
+        if self.running(copy)? {
             cmd!(sh, "docker stack rm {stack}")
                 .run()
                 .context("removing the stack")?;
         }
         let label = format!("label=com.docker.stack.namespace={stack}");
-        wait_removed(on, &label)?;
+        wait_removed(copy, &label)?;
         if !volumes {
-            let volume = on
+            let volume = copy
                 .step
                 .volume
                 .map(|v| format!(" {stack}_{v},"))
@@ -87,69 +87,76 @@ impl Launcher for Stack {
                 .ignore_stdout()
                 .run()?;
         }
-        secrets::remove(on)?;
-        rollout::remove_version_tags(on);
+        secrets::remove(copy)?;
+        rollout::remove_version_tags(copy);
         swarm::leave_if_made(sh)
     }
 
-    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
-        let (sh, stack) = (on.sh, &on.project);
+    fn ps(&self, copy: &Instance<'_>) -> anyhow::Result<()> {
+        let (sh, stack) = (copy.sh, &copy.project);
         cmd!(sh, "docker stack services {stack}").run()?;
         cmd!(sh, "docker stack ps --filter desired-state=running {stack}").run()?;
         Ok(())
     }
 
-    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
-        let sh = on.sh;
+    fn logs(&self, copy: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
+        let sh = copy.sh;
         if follow {
-            let app = service(on, Service::App);
+            let app = service(copy, Service::App);
             cmd!(sh, "docker service logs --follow {app}").run()?;
             return Ok(());
         }
         for name in Service::ALL {
-            let name = service(on, name);
+            let name = service(copy, name);
             cmd!(sh, "docker service logs {name}").run()?;
         }
         Ok(())
     }
 
     /// A running task's container of `service` (there may be several: the first).
-    fn container(&self, on: &Instance<'_>, name: Service) -> anyhow::Result<String> {
-        let sh = on.sh;
-        let label = format!("label=com.docker.swarm.service.name={}", service(on, name));
+    fn container(&self, copy: &Instance<'_>, name: Service) -> anyhow::Result<String> {
+        let sh = copy.sh;
+        let label = format!(
+            "label=com.docker.swarm.service.name={}",
+            service(copy, name)
+        );
         let format = "{{.Names}}";
         let names = cmd!(sh, "docker ps --filter {label} --format {format}")
             .quiet()
             .read()?;
-        names
-            .lines()
-            .next()
-            .map(str::to_owned)
-            .with_context(|| format!("no running task of {name} (is step {} up?)", on.step.number))
+        names.lines().next().map(str::to_owned).with_context(|| {
+            format!(
+                "no running task of {name} (is step {} up?)",
+                copy.step.number
+            )
+        })
     }
 
     fn exec<'a>(
         &self,
-        on: &'a Instance<'_>,
+        copy: &'a Instance<'_>,
         name: Service,
         input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>> {
-        let container = self.container(on, name)?;
-        let (sh, options) = (on.sh, input.exec_options());
+        let container = self.container(copy, name)?;
+        let (sh, options) = (copy.sh, input.exec_options());
         Ok(cmd!(sh, "docker exec {options...} {container}"))
     }
 
-    fn update(&self, on: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
-        rollout::update(on, broken, &rollout::ThisEngine)
+    fn update(&self, copy: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
+        rollout::update(copy, broken, &rollout::ThisEngine)
     }
 
-    fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
-        let (sh, scale) = (on.sh, format!("{}={workers}", service(on, Service::Worker)));
+    fn scale(&self, copy: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
+        let (sh, scale) = (
+            copy.sh,
+            format!("{}={workers}", service(copy, Service::Worker)),
+        );
         cmd!(sh, "docker service scale --detach {scale}")
             .ignore_stdout()
             .run()
             .context("scaling the workers (is the step up?)")?;
-        converge::wait_converged(on, UP_PATIENCE)
+        converge::wait_converged(copy, UP_PATIENCE)
     }
 }
 
@@ -182,19 +189,19 @@ const PROXY_PORT: u16 = 8080;
 /// (`None`: the file's number), and waits until every replica is healthy. On a `running`
 /// stack, a changed app image is rolled out, and watched.
 pub(super) fn deploy(
-    on: &Instance<'_>,
+    copy: &Instance<'_>,
     port: u16,
     workers: Option<u32>,
     running: bool,
     images: &StackImages,
 ) -> anyhow::Result<()> {
-    secrets::ensure(on)?;
+    secrets::ensure(copy)?;
     let before = if running {
-        rollout::app_image(on).unwrap_or_default()
+        rollout::app_image(copy).unwrap_or_default()
     } else {
         String::new()
     };
-    let (sh, file, stack) = (on.sh, on.step.compose_file(), &on.project);
+    let (sh, file, stack) = (copy.sh, copy.step.compose_file(), &copy.project);
     cmd!(
         sh,
         "docker stack deploy --detach=true --prune --compose-file {file} {stack}"
@@ -205,29 +212,29 @@ pub(super) fn deploy(
     .run()
     .context("deploying the stack")?;
     if let Some(workers) = workers {
-        Stack.scale(on, workers)?;
+        Stack.scale(copy, workers)?;
     }
     if running {
-        rollout::watch_deployed(on, &before, &images.app)?;
+        rollout::watch_deployed(copy, &before, &images.app)?;
     }
-    converge::wait_converged(on, UP_PATIENCE)
+    converge::wait_converged(copy, UP_PATIENCE)
 }
 
 /// The name of a stack's `service`, as Swarm knows it: `STACK_SERVICE`.
-fn service(on: &Instance<'_>, service: Service) -> String {
-    scoped(on, service.name())
+fn service(copy: &Instance<'_>, service: Service) -> String {
+    scoped(copy, service.name())
 }
 
 /// A name in the stack's scope (a service, a secret): `STACK_NAME`.
-fn scoped(on: &Instance<'_>, name: &str) -> String {
-    format!("{}_{name}", on.project)
+fn scoped(copy: &Instance<'_>, name: &str) -> String {
+    format!("{}_{name}", copy.project)
 }
 
 /// Waits until the stack's containers and network, labelled `label`, are gone: `stack rm`
 /// returns at once, they go a moment later, and a volume can only be removed once no
 /// container uses it.
-fn wait_removed(on: &Instance<'_>, label: &str) -> anyhow::Result<()> {
-    let sh = on.sh;
+fn wait_removed(copy: &Instance<'_>, label: &str) -> anyhow::Result<()> {
+    let sh = copy.sh;
     let started = Instant::now();
     let listed = |list: xshell::Cmd<'_>| -> anyhow::Result<bool> {
         Ok(!list.quiet().read()?.trim().is_empty())

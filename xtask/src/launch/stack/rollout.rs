@@ -39,8 +39,8 @@ impl Shipping for ThisEngine {
 
 /// The app image tagged by its id, the name the stack runs it by. Older such tags that
 /// nothing runs are dropped.
-pub(super) fn versioned(on: &Instance<'_>) -> anyhow::Result<String> {
-    let (sh, image) = (on.sh, on.step.image(on.sh));
+pub(super) fn versioned(copy: &Instance<'_>) -> anyhow::Result<String> {
+    let (sh, image) = (copy.sh, copy.step.image(copy.sh));
     let id = crate::images::id(sh, &image).with_context(|| format!("{image} is not built"))?;
     let short = id
         .trim_start_matches("sha256:")
@@ -49,13 +49,13 @@ pub(super) fn versioned(on: &Instance<'_>) -> anyhow::Result<String> {
     let repository = image.split(':').next().unwrap_or_default();
     let tagged = format!("{repository}:{short}");
     cmd!(sh, "docker tag {image} {tagged}").run()?;
-    remove_tags(on, |tag| tag != short && is_image_id(tag))?;
+    remove_tags(copy, |tag| tag != short && is_image_id(tag))?;
     Ok(tagged)
 }
 
 /// The image the stack's app service runs, as its spec names it.
-pub(super) fn app_image(on: &Instance<'_>) -> anyhow::Result<String> {
-    let (sh, app) = (on.sh, service(on, Service::App));
+pub(super) fn app_image(copy: &Instance<'_>) -> anyhow::Result<String> {
+    let (sh, app) = (copy.sh, service(copy, Service::App));
     let format = "{{.Spec.TaskTemplate.ContainerSpec.Image}}";
     Ok(cmd!(sh, "docker service inspect --format {format} {app}")
         .quiet()
@@ -64,7 +64,7 @@ pub(super) fn app_image(on: &Instance<'_>) -> anyhow::Result<String> {
 
 /// After a deploy on a running stack: says whether the app image changed from `before` to
 /// `now`, and if so watches Swarm roll it out.
-pub(super) fn watch_deployed(on: &Instance<'_>, before: &str, now: &str) -> anyhow::Result<()> {
+pub(super) fn watch_deployed(copy: &Instance<'_>, before: &str, now: &str) -> anyhow::Result<()> {
     // Swarm keeps the digest it resolved beside the name: compare names only.
     let before = before.split('@').next().unwrap_or_default().trim();
     if before == now {
@@ -72,19 +72,19 @@ pub(super) fn watch_deployed(on: &Instance<'_>, before: &str, now: &str) -> anyh
         return Ok(());
     }
     println!("A new app image: Swarm rolls it out, one task at a time.");
-    watch_update(on, &service(on, Service::App))?;
-    watch_update(on, &service(on, Service::Worker))
+    watch_update(copy, &service(copy, Service::App))?;
+    watch_update(copy, &service(copy, Service::Worker))
 }
 
 /// Removes the tags `up` and `update` made for the stack: the image ids it ran, the versions
 /// `update` built (`:2`, `:3`, ...) and `:broken`. The image `up` builds stays, for the cache.
-pub(in crate::launch) fn remove_version_tags(on: &Instance<'_>) {
+pub(in crate::launch) fn remove_version_tags(copy: &Instance<'_>) {
     let made = |tag: &str| {
         is_image_id(tag)
             || tag == "broken"
             || (!tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit()))
     };
-    if let Err(err) = remove_tags(on, made) {
+    if let Err(err) = remove_tags(copy, made) {
         eprintln!("warning: the stack's image tags were not all removed: {err:#}");
     }
 }
@@ -93,11 +93,11 @@ pub(in crate::launch) fn remove_version_tags(on: &Instance<'_>) {
 /// healthy, printing the tasks as Swarm replaces them. The new version is a real new image,
 /// built FROM the running one with the next SURVEY_VERSION.
 pub(super) fn update(
-    on: &Instance<'_>,
+    copy: &Instance<'_>,
     broken: bool,
     shipping: &dyn Shipping,
 ) -> anyhow::Result<()> {
-    let sh = on.sh;
+    let sh = copy.sh;
     let on_swarm = || {
         shipping
             .swarm_host()
@@ -105,12 +105,13 @@ pub(super) fn update(
     };
     let running = {
         let _swarm = on_swarm();
-        app_image(on)
-            .with_context(|| format!("finding the app's image (is step {} up?)", on.step.number))?
+        app_image(copy).with_context(|| {
+            format!("finding the app's image (is step {} up?)", copy.step.number)
+        })?
     };
     // Drop the registry digest a reference may carry: the tag is what is built FROM.
     let current = shipping.local_name(running.split('@').next().unwrap_or_default())?;
-    let next = Version::after(on, &current, broken)?;
+    let next = Version::after(copy, &current, broken)?;
     eprintln!(
         "$ docker build --tag {} -   <<< '{}'",
         next.tag,
@@ -125,7 +126,7 @@ pub(super) fn update(
         .context("building the new version")?;
     let shipped = shipping.ship(tag)?;
     let _swarm = on_swarm();
-    for name in next.services.iter().map(|s| service(on, *s)) {
+    for name in next.services.iter().map(|s| service(copy, *s)) {
         cmd!(
             sh,
             "docker service update --detach --image {shipped} {name}"
@@ -133,7 +134,7 @@ pub(super) fn update(
         .ignore_stdout()
         .run()
         .with_context(|| format!("updating {name}"))?;
-        watch_update(on, &name)?;
+        watch_update(copy, &name)?;
     }
     Ok(())
 }
@@ -147,8 +148,8 @@ struct Version {
 
 impl Version {
     /// The one after `current`, or the broken one.
-    fn after(on: &Instance<'_>, current: &str, broken: bool) -> anyhow::Result<Self> {
-        let sh = on.sh;
+    fn after(copy: &Instance<'_>, current: &str, broken: bool) -> anyhow::Result<Self> {
+        let sh = copy.sh;
         let env_format = "{{range .Config.Env}}{{println .}}{{end}}";
         let env = cmd!(sh, "docker image inspect --format {env_format} {current}")
             .quiet()
@@ -185,11 +186,11 @@ impl Version {
 
 /// Follows a rolling update of `name`, printing its state and tasks as they change, until it
 /// is complete or rolled back.
-fn watch_update(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
+fn watch_update(copy: &Instance<'_>, name: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last = String::new();
     loop {
-        let (state, tasks) = update_state(on, name)?;
+        let (state, tasks) = update_state(copy, name)?;
         let now = format!("{name}: update {state}\n    {tasks}");
         if now != last {
             println!("[{:>5.1}s] {now}", started.elapsed().as_secs_f64());
@@ -216,8 +217,8 @@ fn watch_update(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
 }
 
 /// The state of `name`'s update, and its running tasks, a line each.
-fn update_state(on: &Instance<'_>, name: &str) -> anyhow::Result<(String, String)> {
-    let sh = on.sh;
+fn update_state(copy: &Instance<'_>, name: &str) -> anyhow::Result<(String, String)> {
+    let sh = copy.sh;
     let state_format = "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}";
     let tasks_format = "{{.Name}}\t{{.Image}}\t{{.CurrentState}}";
     let state = cmd!(sh, "docker service inspect --format {state_format} {name}")
@@ -250,8 +251,8 @@ fn is_image_id(tag: &str) -> bool {
 }
 
 /// Removes the step's image tags that `which` picks, but those a container still uses.
-fn remove_tags(on: &Instance<'_>, which: impl Fn(&str) -> bool) -> anyhow::Result<()> {
-    let (sh, image) = (on.sh, on.step.image(on.sh));
+fn remove_tags(copy: &Instance<'_>, which: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+    let (sh, image) = (copy.sh, copy.step.image(copy.sh));
     let repository = image.split(':').next().unwrap_or_default();
     let format = "{{.Tag}}";
     let tags = cmd!(sh, "docker image ls {repository} --format {format}")

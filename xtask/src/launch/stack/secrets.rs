@@ -17,18 +17,18 @@ const SECRETS: [&str; 4] = [
 ];
 
 /// Creates the stack's secrets that do not exist yet.
-pub(super) fn ensure(on: &Instance<'_>) -> anyhow::Result<()> {
-    let sh = on.sh;
-    let label = format!("survey.project={}", on.project);
-    let redis = scoped(on, "redis-password");
-    let redis_password = if exists(on, &redis) {
+pub(super) fn ensure(copy: &Instance<'_>) -> anyhow::Result<()> {
+    let sh = copy.sh;
+    let label = format!("survey.project={}", copy.project);
+    let redis = scoped(copy, "redis-password");
+    let redis_password = if exists(copy, &redis) {
         None
     } else {
         Some(random_password()?)
     };
     for secret in SECRETS {
-        let name = scoped(on, secret);
-        if exists(on, &name) {
+        let name = scoped(copy, secret);
+        if exists(copy, &name) {
             continue;
         }
         let value = match secret {
@@ -37,7 +37,7 @@ pub(super) fn ensure(on: &Instance<'_>) -> anyhow::Result<()> {
                 Some(password) => format!("requirepass {password}\n"),
                 None => bail!(
                     "the secret {name} is missing but {redis} exists: remove both (`cargo xtask step {} down --volumes`)",
-                    on.step.number
+                    copy.step.number
                 ),
             },
             _ => random_password()?,
@@ -53,19 +53,19 @@ pub(super) fn ensure(on: &Instance<'_>) -> anyhow::Result<()> {
 }
 
 /// Removes the stack's secrets (`down --volumes`).
-pub(super) fn remove(on: &Instance<'_>) -> anyhow::Result<()> {
-    let sh = on.sh;
+pub(super) fn remove(copy: &Instance<'_>) -> anyhow::Result<()> {
+    let sh = copy.sh;
     for secret in SECRETS {
-        let name = scoped(on, secret);
-        if exists(on, &name) {
+        let name = scoped(copy, secret);
+        if exists(copy, &name) {
             cmd!(sh, "docker secret rm {name}").ignore_stdout().run()?;
         }
     }
     Ok(())
 }
 
-fn exists(on: &Instance<'_>, name: &str) -> bool {
-    let sh = on.sh;
+fn exists(copy: &Instance<'_>, name: &str) -> bool {
+    let sh = copy.sh;
     crate::docker::succeeds(cmd!(sh, "docker secret inspect {name}"))
 }
 

@@ -25,36 +25,36 @@ pub struct Lab;
 
 impl Launcher for Lab {
     /// The manager's container exists.
-    fn running(&self, on: &Instance<'_>) -> anyhow::Result<bool> {
-        Ok(nodes::numbers(on)?.contains(&1))
+    fn running(&self, copy: &Instance<'_>) -> anyhow::Result<bool> {
+        Ok(nodes::numbers(copy)?.contains(&1))
     }
 
-    fn up(&self, on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
-        let running = on.runs_already(self, up.port)?;
-        on.build_app(up.profile)?;
+    fn up(&self, copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+        let running = copy.runs_already(self, up.port)?;
+        copy.build_app(up.profile)?;
         if !running {
-            nodes::make_lab(on, up)?;
+            nodes::make_lab(copy, up)?;
         } else if let Some(wanted) = up.nodes {
-            let have = nodes::numbers(on)?.len();
+            let have = nodes::numbers(copy)?.len();
             if usize::try_from(wanted).ok() != Some(have) {
                 println!(
                     "The lab runs {have} nodes: --nodes applies when it is made (`down`, then `up --nodes {wanted}`)."
                 );
             }
         }
-        let images = on.images()?;
-        let registry = Registry::of(on)?;
+        let images = copy.images()?;
+        let registry = Registry::of(copy)?;
         let pulled = StackImages {
-            app: registry.push(&super::rollout::versioned(on)?)?,
+            app: registry.push(&super::rollout::versioned(copy)?)?,
             postgres: registry.push(&images.postgres)?,
             redis: registry.push(&images.redis)?,
             haproxy: registry.push(&images.haproxy)?,
         };
-        on_manager(on, || {
-            super::deploy(on, nodes::SURVEY_PORT, up.workers, running, &pulled)
+        on_manager(copy, || {
+            super::deploy(copy, nodes::SURVEY_PORT, up.workers, running, &pulled)
         })?;
-        let port = on.port()?;
-        converge::wait_answering(on, port)?;
+        let port = copy.port()?;
+        converge::wait_answering(copy, port)?;
         // The lab's swarm talks on the lab's network alone; only node1's mapped port is here.
         if up.public {
             println!(
@@ -69,26 +69,26 @@ impl Launcher for Lab {
     }
 
     /// node1, the manager, maps the port its proxy publishes on to one on this machine.
-    fn published(&self, on: &Instance<'_>) -> anyhow::Result<(String, u16)> {
-        Ok((nodes::node(on, 1), nodes::SURVEY_PORT))
+    fn published(&self, copy: &Instance<'_>) -> anyhow::Result<(String, u16)> {
+        Ok((nodes::node(copy, 1), nodes::SURVEY_PORT))
     }
 
-    fn down(&self, on: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
-        let sh = on.sh;
-        if let Ok(registry) = Registry::of(on) {
+    fn down(&self, copy: &Instance<'_>, volumes: bool) -> anyhow::Result<()> {
+        let sh = copy.sh;
+        if let Ok(registry) = Registry::of(copy) {
             registry.forget_pushed()?;
         }
         // The network stays with the volumes: it keeps the nodes' addresses.
-        labelled::remove_containers(on)?;
+        labelled::remove_containers(copy)?;
         if volumes {
-            network::remove(on)?;
-            super::rollout::remove_version_tags(on);
+            network::remove(copy)?;
+            super::rollout::remove_version_tags(copy);
         }
-        let dir = socket_dir(on);
+        let dir = socket_dir(copy);
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         }
-        let label = format!("label=survey.project={}", on.project);
+        let label = format!("label=survey.project={}", copy.project);
         let names = cmd!(sh, "docker volume ls --quiet --filter {label}")
             .quiet()
             .read()?;
@@ -106,63 +106,63 @@ impl Launcher for Lab {
         Ok(())
     }
 
-    fn ps(&self, on: &Instance<'_>) -> anyhow::Result<()> {
-        on_manager(on, || {
-            cmd!(on.sh, "docker node ls").run()?;
-            Stack.ps(on)
+    fn ps(&self, copy: &Instance<'_>) -> anyhow::Result<()> {
+        on_manager(copy, || {
+            cmd!(copy.sh, "docker node ls").run()?;
+            Stack.ps(copy)
         })
     }
 
-    fn logs(&self, on: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
-        on_manager(on, || Stack.logs(on, follow))
+    fn logs(&self, copy: &Instance<'_>, follow: bool) -> anyhow::Result<()> {
+        on_manager(copy, || Stack.logs(copy, follow))
     }
 
-    fn container(&self, on: &Instance<'_>, service: Service) -> anyhow::Result<String> {
-        on_manager(on, || Stack.container(on, service))
+    fn container(&self, copy: &Instance<'_>, service: Service) -> anyhow::Result<String> {
+        on_manager(copy, || Stack.container(copy, service))
     }
 
     fn exec<'a>(
         &self,
-        on: &'a Instance<'_>,
+        copy: &'a Instance<'_>,
         service: Service,
         input: Input,
     ) -> anyhow::Result<xshell::Cmd<'a>> {
         // The data's services run on node1, whose engine the runner reaches.
-        let container = self.container(on, service)?;
-        let (sh, host, options) = (on.sh, manager_host(on), input.exec_options());
+        let container = self.container(copy, service)?;
+        let (sh, host, options) = (copy.sh, manager_host(copy), input.exec_options());
         Ok(cmd!(
             sh,
             "docker --host {host} exec {options...} {container}"
         ))
     }
 
-    fn scale(&self, on: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
-        on_manager(on, || Stack.scale(on, workers))
+    fn scale(&self, copy: &Instance<'_>, workers: u32) -> anyhow::Result<()> {
+        on_manager(copy, || Stack.scale(copy, workers))
     }
 
     /// As on step 06, but the new version is built here and shipped through the registry.
-    fn update(&self, on: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
-        super::rollout::update(on, broken, &Registry::of(on)?)
+    fn update(&self, copy: &Instance<'_>, broken: bool) -> anyhow::Result<()> {
+        super::rollout::update(copy, broken, &Registry::of(copy)?)
     }
 
-    fn node(&self, on: &Instance<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
+    fn node(&self, copy: &Instance<'_>, op: NodeOp, name: &str) -> anyhow::Result<()> {
         match op {
-            NodeOp::Drain { force } => on_manager(on, || {
+            NodeOp::Drain { force } => on_manager(copy, || {
                 if !force {
-                    refuse_draining_what_stays(on, name)?;
+                    refuse_draining_what_stays(copy, name)?;
                 }
-                set_availability(on, name, "drain")
+                set_availability(copy, name, "drain")
             }),
-            NodeOp::Activate => on_manager(on, || set_availability(on, name, "active")),
-            NodeOp::Kill => nodes::kill(on, name),
+            NodeOp::Activate => on_manager(copy, || set_availability(copy, name, "active")),
+            NodeOp::Kill => nodes::kill(copy, name),
         }
     }
 }
 
 /// Sets a node's availability, waits until the stack has moved its tasks, and lists the
 /// nodes.
-fn set_availability(on: &Instance<'_>, name: &str, availability: &str) -> anyhow::Result<()> {
-    let sh = on.sh;
+fn set_availability(copy: &Instance<'_>, name: &str, availability: &str) -> anyhow::Result<()> {
+    let sh = copy.sh;
     cmd!(
         sh,
         "docker node update --availability {availability} {name}"
@@ -170,31 +170,31 @@ fn set_availability(on: &Instance<'_>, name: &str, availability: &str) -> anyhow
     .ignore_stdout()
     .run()
     .with_context(|| format!("setting {name} to {availability}"))?;
-    converge::wait_converged(on, converge::UP_PATIENCE)?;
+    converge::wait_converged(copy, converge::UP_PATIENCE)?;
     cmd!(sh, "docker node ls").run()?;
     Ok(())
 }
 
 /// The folder the manager's container shares its engine's socket in.
-fn socket_dir(on: &Instance<'_>) -> PathBuf {
-    on.sh.current_dir().join("target/lab").join(&on.project)
+fn socket_dir(copy: &Instance<'_>) -> PathBuf {
+    copy.sh.current_dir().join("target/lab").join(&copy.project)
 }
 
 /// `DOCKER_HOST` for the manager's engine.
-fn manager_host(on: &Instance<'_>) -> String {
-    format!("unix://{}/docker.sock", socket_dir(on).display())
+fn manager_host(copy: &Instance<'_>) -> String {
+    format!("unix://{}/docker.sock", socket_dir(copy).display())
 }
 
 /// Runs `f` with every docker command going to the lab's manager.
-fn on_manager<T>(on: &Instance<'_>, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    if !socket_dir(on).join("docker.sock").exists() {
+fn on_manager<T>(copy: &Instance<'_>, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    if !socket_dir(copy).join("docker.sock").exists() {
         bail!(
             "the lab {} is not up: `cargo xtask step {} up`",
-            on.project,
-            on.step.number
+            copy.project,
+            copy.step.number
         );
     }
-    let _host = on.sh.push_env("DOCKER_HOST", manager_host(on));
+    let _host = copy.sh.push_env("DOCKER_HOST", manager_host(copy));
     f()
 }
 
@@ -207,8 +207,8 @@ struct NodeSpec {
 
 impl NodeSpec {
     /// `name`'s spec, or `None` for a node the swarm does not know.
-    fn of(on: &Instance<'_>, name: &str) -> Option<Self> {
-        let sh = on.sh;
+    fn of(copy: &Instance<'_>, name: &str) -> Option<Self> {
+        let sh = copy.sh;
         let format = "{{.Spec.Role}} {{index .Spec.Labels \"survey-data\"}}";
         let spec = cmd!(sh, "docker node inspect --format {format} {name}")
             .quiet()
@@ -226,9 +226,9 @@ impl NodeSpec {
 /// Fails when `name` is a node the stack cannot do without: the one holding the data (Postgres
 /// and Redis may run there alone) or the manager, where the proxy publishes the survey. Swarm
 /// would drain it all the same, and those tasks would wait, pending, for it to come back.
-fn refuse_draining_what_stays(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
+fn refuse_draining_what_stays(copy: &Instance<'_>, name: &str) -> anyhow::Result<()> {
     // An unknown node: Swarm's own error says so.
-    let Some(node) = NodeSpec::of(on, name) else {
+    let Some(node) = NodeSpec::of(copy, name) else {
         return Ok(());
     };
     let mut holds = Vec::new();

@@ -24,18 +24,18 @@ const FIRST_FIXED: u32 = 200;
 
 impl LabNetwork {
     /// The network, as a plain `down` kept it, or made now.
-    pub fn ensure(on: &Instance<'_>) -> anyhow::Result<Self> {
-        let sh = on.sh;
-        let name = format!("{}-lab", on.project);
+    pub fn ensure(copy: &Instance<'_>) -> anyhow::Result<Self> {
+        let sh = copy.sh;
+        let name = format!("{}-lab", copy.project);
         if !crate::docker::succeeds(cmd!(sh, "docker network inspect {name}")) {
-            let label = labelled::label(on);
+            let label = labelled::label(copy);
             // Docker picks a free subnet; made again with it, the subnet is the network's own,
             // and a container may be given a fixed address in it.
             cmd!(sh, "docker network create --label {label} {name}")
                 .ignore_stdout()
                 .run()
                 .context("creating the lab's network")?;
-            let subnet = subnet(on, &name)?;
+            let subnet = subnet(copy, &name)?;
             cmd!(sh, "docker network rm {name}").ignore_stdout().run()?;
             cmd!(
                 sh,
@@ -45,7 +45,7 @@ impl LabNetwork {
             .run()
             .context("creating the lab's network with its own subnet")?;
         }
-        let subnet = subnet(on, &name)?;
+        let subnet = subnet(copy, &name)?;
         let (address, prefix) = subnet
             .split_once('/')
             .with_context(|| format!("the lab's subnet {subnet}"))?;
@@ -78,8 +78,8 @@ impl LabNetwork {
 }
 
 /// The IPv4 subnet of the network `name`.
-fn subnet(on: &Instance<'_>, name: &str) -> anyhow::Result<String> {
-    let sh = on.sh;
+fn subnet(copy: &Instance<'_>, name: &str) -> anyhow::Result<String> {
+    let sh = copy.sh;
     let format = "{{range .IPAM.Config}}{{.Subnet}} {{end}}";
     let subnets = cmd!(sh, "docker network inspect --format {format} {name}")
         .quiet()
@@ -92,6 +92,6 @@ fn subnet(on: &Instance<'_>, name: &str) -> anyhow::Result<String> {
 }
 
 /// Removes the lab's network (`down --volumes`).
-pub fn remove(on: &Instance<'_>) -> anyhow::Result<()> {
-    labelled::remove_networks(on)
+pub fn remove(copy: &Instance<'_>) -> anyhow::Result<()> {
+    labelled::remove_networks(copy)
 }

@@ -17,18 +17,21 @@ pub(super) const SURVEY_PORT: u16 = 2154;
 pub(super) const REGISTRY: &str = "registry:5000";
 
 /// The container of node `n`.
-pub(super) fn node(on: &Instance<'_>, n: u32) -> String {
-    format!("{}-node{n}", on.project)
+pub(super) fn node(copy: &Instance<'_>, n: u32) -> String {
+    format!("{}-node{n}", copy.project)
 }
 
 /// The numbers of the lab's nodes that exist, running or not.
-pub(super) fn numbers(on: &Instance<'_>) -> anyhow::Result<Vec<u32>> {
-    let sh = on.sh;
-    let (label, format) = (format!("label=survey.project={}", on.project), "{{.Names}}");
+pub(super) fn numbers(copy: &Instance<'_>) -> anyhow::Result<Vec<u32>> {
+    let sh = copy.sh;
+    let (label, format) = (
+        format!("label=survey.project={}", copy.project),
+        "{{.Names}}",
+    );
     let names = cmd!(sh, "docker ps --all --filter {label} --format {format}")
         .quiet()
         .read()?;
-    let prefix = format!("{}-node", on.project);
+    let prefix = format!("{}-node", copy.project);
     let mut numbers: Vec<u32> = names
         .lines()
         .filter_map(|name| name.strip_prefix(&prefix)?.parse().ok())
@@ -38,24 +41,24 @@ pub(super) fn numbers(on: &Instance<'_>) -> anyhow::Result<Vec<u32>> {
 }
 
 /// Starts the lab: its network, registry and nodes, made one swarm, node1 labelled for data.
-pub(super) fn make_lab(on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
-    let sh = on.sh;
+pub(super) fn make_lab(copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
+    let sh = copy.sh;
     let lab = crate::images::ensure_lab(sh, crate::images::Fetch::default())?;
-    let network = LabNetwork::ensure(on)?;
-    start_registry(on, &network, &lab.registry)?;
-    let shared = socket_dir(on);
+    let network = LabNetwork::ensure(copy)?;
+    start_registry(copy, &network, &lab.registry)?;
+    let shared = socket_dir(copy);
     std::fs::create_dir_all(&shared).with_context(|| format!("creating {}", shared.display()))?;
     let count = up
         .nodes
-        .or(on.step.nodes.map(|n| n.default))
+        .or(copy.step.nodes.map(|n| n.default))
         .context("this step has no lab of nodes")?;
     for n in 1..=count {
-        start_node(on, &network, &lab.node, n, up)?;
+        start_node(copy, &network, &lab.node, n, up)?;
     }
     for n in 1..=count {
-        wait_engine(on, &node(on, n))?;
+        wait_engine(copy, &node(copy, n))?;
     }
-    let manager = node(on, 1);
+    let manager = node(copy, 1);
     match swarm::State::of_node(sh, &manager)? {
         swarm::State::Inactive => {
             cmd!(
@@ -65,12 +68,12 @@ pub(super) fn make_lab(on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
             .ignore_stdout()
             .run()
             .context("making the swarm on node1")?;
-            join_workers(on, count)?;
+            join_workers(copy, count)?;
         }
-        swarm::State::Manager { .. } => resume_swarm(on, count)?,
+        swarm::State::Manager { .. } => resume_swarm(copy, count)?,
         state => bail!(
             "node1's engine came back from its volume in swarm state {state:?}: `cargo xtask step {} down --volumes` deletes the lab, its answers too",
-            on.step.number
+            copy.step.number
         ),
     }
     // The data lives where the database and Redis run: on node1, which `up` labels so.
@@ -85,11 +88,11 @@ pub(super) fn make_lab(on: &Instance<'_>, up: Up) -> anyhow::Result<()> {
 
 /// The registry, at its fixed address, its port published on 127.0.0.1 for the runner's
 /// pushes, its data in a volume.
-fn start_registry(on: &Instance<'_>, network: &LabNetwork, image: &str) -> anyhow::Result<()> {
-    let (sh, label) = (on.sh, labelled::label(on));
+fn start_registry(copy: &Instance<'_>, network: &LabNetwork, image: &str) -> anyhow::Result<()> {
+    let (sh, label) = (copy.sh, labelled::label(copy));
     let (registry, data, name, ip) = (
-        labelled::container(on, "registry"),
-        format!("{}-registry", on.project),
+        labelled::container(copy, "registry"),
+        format!("{}-registry", copy.project),
         &network.name,
         network.registry(),
     );
@@ -107,17 +110,17 @@ fn start_registry(on: &Instance<'_>, network: &LabNetwork, image: &str) -> anyho
 
 /// Node `n`, at its fixed address, its engine's data in a volume.
 fn start_node(
-    on: &Instance<'_>,
+    copy: &Instance<'_>,
     network: &LabNetwork,
     image: &str,
     n: u32,
     up: Up,
 ) -> anyhow::Result<()> {
-    let (sh, label) = (on.sh, labelled::label(on));
+    let (sh, label) = (copy.sh, labelled::label(copy));
     let (name, alias, data, ip, lab_network) = (
-        node(on, n),
+        node(copy, n),
         format!("node{n}"),
-        format!("{}-node{n}", on.project),
+        format!("{}-node{n}", copy.project),
         network.node(n),
         &network.name,
     );
@@ -132,7 +135,7 @@ fn start_node(
             "--publish".into(),
             format!("{on_address}{}:{SURVEY_PORT}", up.port),
             "--volume".into(),
-            format!("{}:/run/lab", socket_dir(on).display()),
+            format!("{}:/run/lab", socket_dir(copy).display()),
         ]
     } else {
         Vec::new()
@@ -148,7 +151,7 @@ fn start_node(
         // whatever group has the node's `docker` number here.
         sockets.extend([
             "--host=unix:///run/lab/docker.sock".to_owned(),
-            format!("--group={}", docker_group(on)?),
+            format!("--group={}", docker_group(copy)?),
         ]);
     }
     cmd!(
@@ -162,16 +165,16 @@ fn start_node(
 
 /// The group number that may use this machine's engine: the group of the socket the runner
 /// reaches it by, or else the runner's own group.
-fn docker_group(on: &Instance<'_>) -> anyhow::Result<u32> {
+fn docker_group(copy: &Instance<'_>) -> anyhow::Result<u32> {
     use std::os::unix::fs::MetadataExt;
-    let host = on.sh.var("DOCKER_HOST").unwrap_or_default();
+    let host = copy.sh.var("DOCKER_HOST").unwrap_or_default();
     let socket = host
         .strip_prefix("unix://")
         .unwrap_or("/var/run/docker.sock");
     if let Ok(meta) = std::fs::metadata(socket) {
         return Ok(meta.gid());
     }
-    let sh = on.sh;
+    let sh = copy.sh;
     let gid = cmd!(sh, "id -g")
         .quiet()
         .read()
@@ -182,8 +185,8 @@ fn docker_group(on: &Instance<'_>) -> anyhow::Result<u32> {
 }
 
 /// Waits until the engine in `container` answers.
-fn wait_engine(on: &Instance<'_>, container: &str) -> anyhow::Result<()> {
-    let sh = on.sh;
+fn wait_engine(copy: &Instance<'_>, container: &str) -> anyhow::Result<()> {
+    let sh = copy.sh;
     let started = Instant::now();
     while !crate::docker::succeeds(cmd!(sh, "docker exec {container} docker info")) {
         if started.elapsed() > Duration::from_secs(90) {
@@ -201,8 +204,8 @@ fn wait_engine(on: &Instance<'_>, container: &str) -> anyhow::Result<()> {
 
 /// Joins nodes 2 to `count` to node1's swarm as workers. The token is a password to the
 /// swarm: it is passed along, never printed.
-fn join_workers(on: &Instance<'_>, count: u32) -> anyhow::Result<()> {
-    let (sh, manager) = (on.sh, node(on, 1));
+fn join_workers(copy: &Instance<'_>, count: u32) -> anyhow::Result<()> {
+    let (sh, manager) = (copy.sh, node(copy, 1));
     let token = cmd!(
         sh,
         "docker exec {manager} docker swarm join-token --quiet worker"
@@ -210,7 +213,7 @@ fn join_workers(on: &Instance<'_>, count: u32) -> anyhow::Result<()> {
     .quiet()
     .read()?;
     for n in 2..=count {
-        let name = node(on, n);
+        let name = node(copy, n);
         eprintln!("$ docker exec {name} docker swarm join --token [the worker token] node1:2377");
         cmd!(
             sh,
@@ -228,8 +231,8 @@ fn join_workers(on: &Instance<'_>, count: u32) -> anyhow::Result<()> {
 /// secrets and the data's volumes are all there, and every node is back at its address (see
 /// `network.rs`), so the swarm comes together by itself; this waits until every node is Ready
 /// again.
-fn resume_swarm(on: &Instance<'_>, count: u32) -> anyhow::Result<()> {
-    let (sh, manager) = (on.sh, node(on, 1));
+fn resume_swarm(copy: &Instance<'_>, count: u32) -> anyhow::Result<()> {
+    let (sh, manager) = (copy.sh, node(copy, 1));
     println!(
         "The nodes kept their swarm in their volumes, and their addresses: it comes together again by itself."
     );
@@ -249,7 +252,7 @@ fn resume_swarm(on: &Instance<'_>, count: u32) -> anyhow::Result<()> {
         if started.elapsed() > Duration::from_secs(90) {
             bail!(
                 "the lab's swarm did not come together again within 90 s:\n{listed}\n(`cargo xtask step {} down --volumes` starts the lab afresh, its answers deleted)",
-                on.step.number
+                copy.step.number
             );
         }
         std::thread::sleep(Duration::from_millis(500));
@@ -258,9 +261,9 @@ fn resume_swarm(on: &Instance<'_>, count: u32) -> anyhow::Result<()> {
 
 /// Kills node `name`'s container (not node1, the manager and the runner's way in), waits
 /// until the swarm sees it down and has started its tasks elsewhere, and lists the nodes.
-pub(super) fn kill(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
-    let sh = on.sh;
-    let numbers = numbers(on)?;
+pub(super) fn kill(copy: &Instance<'_>, name: &str) -> anyhow::Result<()> {
+    let sh = copy.sh;
+    let numbers = numbers(copy)?;
     let Some(n) = name
         .strip_prefix("node")
         .and_then(|n| n.parse::<u32>().ok())
@@ -269,7 +272,7 @@ pub(super) fn kill(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
         let names: Vec<String> = numbers.iter().map(|n| format!("node{n}")).collect();
         bail!(
             "there is no {name} in the lab {}: its nodes are {}",
-            on.project,
+            copy.project,
             if names.is_empty() {
                 "none (is it up?)".to_owned()
             } else {
@@ -280,11 +283,11 @@ pub(super) fn kill(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
     if n == 1 {
         bail!("node1 is the manager, and the runner's way into the swarm: kill another node");
     }
-    let container = node(on, n);
+    let container = node(copy, n);
     cmd!(sh, "docker kill {container}").ignore_stdout().run()?;
-    on_manager(on, || {
-        wait_down(on, name)?;
-        converge::wait_converged(on, converge::UP_PATIENCE)?;
+    on_manager(copy, || {
+        wait_down(copy, name)?;
+        converge::wait_converged(copy, converge::UP_PATIENCE)?;
         cmd!(sh, "docker node ls").run()?;
         Ok(())
     })
@@ -292,8 +295,8 @@ pub(super) fn kill(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
 
 /// Swarm notices a silent node after its heartbeats stop (a few seconds), then starts the
 /// node's tasks elsewhere.
-fn wait_down(on: &Instance<'_>, name: &str) -> anyhow::Result<()> {
-    let sh = on.sh;
+fn wait_down(copy: &Instance<'_>, name: &str) -> anyhow::Result<()> {
+    let sh = copy.sh;
     let started = Instant::now();
     let format = "{{.Status.State}}";
     while cmd!(sh, "docker node inspect --format {format} {name}")

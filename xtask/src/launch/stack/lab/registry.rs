@@ -9,24 +9,24 @@ use crate::launch::{Instance, labelled, stack::rollout::Shipping};
 
 /// The lab's registry, as this machine reaches it (127.0.0.1:PORT) and as the nodes do.
 pub(super) struct Registry<'a> {
-    on: &'a Instance<'a>,
+    copy: &'a Instance<'a>,
     local: String,
 }
 
 impl<'a> Registry<'a> {
-    pub fn of(on: &'a Instance<'a>) -> anyhow::Result<Self> {
-        let sh = on.sh;
-        let registry = labelled::container(on, "registry");
+    pub fn of(copy: &'a Instance<'a>) -> anyhow::Result<Self> {
+        let sh = copy.sh;
+        let registry = labelled::container(copy, "registry");
         let local = crate::docker::published(sh, &registry, 5000)?
             .into_iter()
             .find(|l| l.starts_with("127.0.0.1:"))
             .context("the registry's port on 127.0.0.1 (is the lab up?)")?;
-        Ok(Self { on, local })
+        Ok(Self { copy, local })
     }
 
     /// Tags `image` for the registry, pushes it, returns the name the nodes pull it by.
     pub fn push(&self, image: &str) -> anyhow::Result<String> {
-        let sh = self.on.sh;
+        let sh = self.copy.sh;
         let path = image.split('@').next().unwrap_or(image);
         let path = path
             .strip_prefix(&format!("{}/", self.local))
@@ -48,7 +48,7 @@ impl<'a> Registry<'a> {
     /// Removes this machine's names for what was pushed to the registry (its port changes
     /// with each lab), and so the images only the lab used.
     pub fn forget_pushed(&self) -> anyhow::Result<()> {
-        let sh = self.on.sh;
+        let sh = self.copy.sh;
         let format = "{{.Repository}}:{{.Tag}}";
         let listed = cmd!(sh, "docker image ls --format {format}")
             .quiet()
@@ -68,7 +68,7 @@ impl<'a> Registry<'a> {
 
 impl Shipping for Registry<'_> {
     fn swarm_host(&self) -> Option<String> {
-        Some(manager_host(self.on))
+        Some(manager_host(self.copy))
     }
     fn local_name(&self, running: &str) -> anyhow::Result<String> {
         match running.strip_prefix(&format!("{REGISTRY}/")) {
