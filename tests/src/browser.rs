@@ -9,8 +9,6 @@ use std::{
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 
-use crate::cluster::free_port;
-
 /// chromedriver on a port of its own; stopped on drop.
 #[derive(Debug)]
 pub struct ChromeDriver {
@@ -22,15 +20,16 @@ pub struct ChromeDriver {
 impl ChromeDriver {
     /// Starts chromedriver and waits until it answers.
     pub fn start() -> Self {
-        let port = free_port();
-        let child = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // Port 0: it picks a free one and says which.
+        let mut child = Command::new("chromedriver")
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|err| {
                 panic!("cannot start chromedriver ({err}): install Debian's chromium and chromium-driver packages")
             });
+        let port = port_said(child.stdout.take().expect("its output"));
         crate::wait::until_listening("chromedriver listening", port, Duration::from_secs(20));
         let profile = tempfile::tempdir().expect("a browser profile directory");
         Self {
@@ -74,4 +73,21 @@ impl Drop for ChromeDriver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The port chromedriver says it started on ("... started successfully on port 36783."); the
+/// rest of what it prints is read and dropped, so that it never blocks writing.
+fn port_said(output: std::process::ChildStdout) -> u16 {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(output).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let (_, port) = line.split_once("started successfully on port ")?;
+            port.trim_end_matches('.').parse().ok()
+        })
+        .expect("chromedriver says which port it started on");
+    std::thread::spawn(move || lines.for_each(drop));
+    port
 }

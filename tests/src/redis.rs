@@ -23,14 +23,23 @@ impl TempRedis {
 
     /// Like [`TempRedis::start`], with more of redis-server's options (`--maxmemory-policy
     /// noeviction` ...).
+    /// Its port was free when it was picked, but something may have taken it since
+    /// (redis-server cannot pick one itself): then it tries another, up to five times.
     pub fn start_with(options: &[&str]) -> Self {
-        let port = crate::cluster::free_port();
         let options: Vec<String> = options.iter().map(|o| (*o).to_owned()).collect();
-        Self {
-            child: spawn(port, &options),
-            port,
-            options,
+        for _ in 0..5 {
+            let port = crate::cluster::free_port();
+            if let Some(child) = spawn(port, &options) {
+                return Self {
+                    child,
+                    port,
+                    options,
+                };
+            }
         }
+        panic!(
+            "redis-server exited at once five times over: its port taken each time, or an option it refuses ({options:?})"
+        );
     }
 
     /// Its URL.
@@ -43,7 +52,8 @@ impl TempRedis {
     pub fn restart_empty(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.port, &self.options);
+        self.child = spawn(self.port, &self.options)
+            .unwrap_or_else(|| panic!("port {} was taken while Redis restarted", self.port));
     }
 }
 
@@ -54,8 +64,9 @@ impl Drop for TempRedis {
     }
 }
 
-fn spawn(port: u16, options: &[String]) -> Child {
-    let child = Command::new("redis-server")
+/// redis-server on `port`, listening; `None` if it could not bind it (it exits at once).
+fn spawn(port: u16, options: &[String]) -> Option<Child> {
+    let mut child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--dir", "/tmp"])
         .args(options)
@@ -63,6 +74,15 @@ fn spawn(port: u16, options: &[String]) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server runs (Debian: apt-get install redis-server; cargo xtask setup)");
-    crate::wait::until_listening("redis-server listening", port, Duration::from_secs(10));
-    child
+    crate::wait::until("redis-server listening", Duration::from_secs(10), || {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Ok(Some(status));
+        }
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(_) => Ok(None),
+            Err(err) => Err(err.to_string()),
+        }
+    })
+    .is_none()
+    .then_some(child)
 }

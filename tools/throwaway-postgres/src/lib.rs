@@ -110,7 +110,30 @@ impl Cluster {
 
     /// Starts the server and waits until it accepts connections. fsync is off: nothing
     /// here needs to survive a power cut, and the tests make many databases.
+    ///
+    /// Its port was free when it was picked, but something may have taken it since (a port
+    /// Postgres cannot pick itself): the first start then takes another free port, up to
+    /// five times. A start after [`TempCluster::stop`] keeps the port it has.
     pub fn start(&mut self) -> io::Result<()> {
+        let first = self.watcher.is_none();
+        let mut tries = 1;
+        while let Err(err) = self.start_on_its_port() {
+            let taken = std::fs::read_to_string(self.log())
+                .is_ok_and(|log| log.contains("Address already in use"));
+            if !(first && taken && tries < 5) {
+                return Err(err);
+            }
+            self.port = free_port()?;
+            tries += 1;
+        }
+        self.running = true;
+        if self.watcher.is_none() {
+            self.watcher = Some(self.watch(std::process::id())?);
+        }
+        Ok(())
+    }
+
+    fn start_on_its_port(&self) -> io::Result<()> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,
@@ -118,12 +141,7 @@ impl Cluster {
         );
         let log = self.log().to_string_lossy().into_owned();
         let args = ["-l", &log, "-o", &options, "-w", "-t", "60", "start"];
-        self.pg("pg_ctl", &args)?;
-        self.running = true;
-        if self.watcher.is_none() {
-            self.watcher = Some(self.watch(std::process::id())?);
-        }
-        Ok(())
+        self.pg("pg_ctl", &args).map(drop)
     }
 
     /// A shell that waits for process `owner` to end, then stops the server at once and
@@ -302,5 +320,16 @@ mod tests {
         watcher.wait().expect("the watcher ends");
         // The server is gone already: dropping the cluster now has nothing left to do.
         cluster.running = false;
+    }
+
+    /// A port taken between picking it and starting: the first start takes another.
+    #[test]
+    fn a_port_taken_meanwhile_is_traded_for_a_free_one() {
+        let mut cluster = Cluster::init(None).expect("initdb");
+        let taken = TcpListener::bind("127.0.0.1:0").expect("a port");
+        cluster.port = taken.local_addr().expect("its address").port();
+        cluster.start().expect("start on another port");
+        assert_ne!(cluster.port(), taken.local_addr().expect("its address").port());
+        assert!(std::net::TcpStream::connect(("127.0.0.1", cluster.port())).is_ok());
     }
 }
