@@ -1,6 +1,6 @@
-//! `cargo xtask codegen`: renders `Dockerfile.template` into every step's Dockerfile, and the
-//! bench report `cargo xtask bench --save` kept (docs/bench/report.json) into the tables the
-//! book includes. The rendered files are committed (a learner reads them); `--check` fails
+//! `cargo xtask codegen`: renders `Dockerfile.template` into every step's Dockerfile, the
+//! exercises into each chapter's "Try it yourself" (docs/exercises/), and the bench report
+//! `cargo xtask bench --save` kept (docs/bench/report.json) into the tables the book includes. The rendered files are committed (a learner reads them); `--check` fails
 //! when one drifts.
 
 use anyhow::{Context, bail};
@@ -35,6 +35,7 @@ impl Codegen {
             );
             files.push((step.dockerfile(), rendered));
         }
+        files.extend(crate::exercise::book::rendered());
         // Without a saved report the Dockerfiles are still rendered; the error comes after.
         let report = crate::report::saved(sh);
         if let Ok(report) = &report {

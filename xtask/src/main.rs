@@ -9,6 +9,7 @@ mod diff;
 mod docker;
 mod docs;
 mod doctor;
+mod exercise;
 mod images;
 mod interrupt;
 mod launch;
@@ -40,6 +41,8 @@ enum Command {
     Images(images::ImagesCmd),
     /// Build the book (docs/) into target/book, checking everything it includes.
     Docs(docs::Docs),
+    /// Exercises that check your own work: `cargo xtask exercise list`.
+    Exercise(exercise::ExerciseCmd),
     /// Measure what a learner feels (up, edit, memory, sizes), and steps 04 and 05 under load.
     Bench(bench::Bench),
     /// Render generated files: the steps' Dockerfiles, the book's bench tables.
@@ -74,6 +77,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Codegen(cmd) => cmd.run(&sh),
         Command::Docs(cmd) => cmd.run(&sh),
         Command::Doctor(cmd) => cmd.run(&sh),
+        Command::Exercise(cmd) => cmd.run(&sh),
         Command::Setup(cmd) => cmd.run(&sh),
         Command::Test(cmd) => cmd.run(&sh),
     }

@@ -329,7 +329,10 @@ mod tests {
         let taken = TcpListener::bind("127.0.0.1:0").expect("a port");
         cluster.port = taken.local_addr().expect("its address").port();
         cluster.start().expect("start on another port");
-        assert_ne!(cluster.port(), taken.local_addr().expect("its address").port());
+        assert_ne!(
+            cluster.port(),
+            taken.local_addr().expect("its address").port()
+        );
         assert!(std::net::TcpStream::connect(("127.0.0.1", cluster.port())).is_ok());
     }
 }
