@@ -454,6 +454,34 @@ impl Launched {
         }
     }
 
+    /// The exercises of this step hold in the file as shipped and in this running copy: every
+    /// check of what runs passes (`cargo xtask exercise verify --step N --project P`).
+    pub fn assert_exercises_hold(&self) {
+        let _phase = crate::phase::Phase::named("the step's exercises, solved, hold in what runs");
+        let step = self.step.to_string();
+        let args = [
+            "exercise",
+            "verify",
+            "--step",
+            &step,
+            "--project",
+            &self.project,
+        ];
+        let output = command_in(&self.root, &args, &[])
+            .output()
+            .expect("cargo runs");
+        let said = stdout(&output);
+        assert!(
+            output.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            said.contains("; running, "),
+            "no check of what runs:\n{said}"
+        );
+    }
+
     /// `down`, then `up` again, as a learner does at night and the next morning: every answer
     /// stored before is there again, and a new one is stored. Returns what `down` printed.
     pub async fn assert_down_up_keeps_answers(&self) -> String {

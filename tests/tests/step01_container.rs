@@ -8,6 +8,7 @@ use tests::{http::Remote, xtask::Launched};
 #[tokio::test]
 async fn answers_vanish_with_the_container() {
     let launched = Launched::up(1);
+    launched.assert_exercises_hold();
     let builder = [(r"BUILDER_IMAGE=\S+", "BUILDER_IMAGE=[builder image]")];
     tests::xtask::snapshot_settings(&launched, &builder).bind(|| {
         insta::assert_snapshot!(launched.up_output);

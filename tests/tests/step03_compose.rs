@@ -13,6 +13,7 @@ use tests::{
 async fn compose_stack_without_a_volume() {
     let launched = Launched::up_official(3, &[]);
     tests::hardening::assert_hardened(&launched);
+    launched.assert_exercises_hold();
     // What `up` ran: the Compose commands a learner could type instead.
     snapshot_settings(&launched, &[])
         .bind(|| insta::assert_snapshot!("up_commands", launched.up_commands));

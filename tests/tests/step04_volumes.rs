@@ -8,6 +8,7 @@ use tests::{http::Remote, psql::ids_hidden, xtask::Launched};
 async fn volume_keeps_rows_until_removed_and_backups_restore_them() {
     let launched = Launched::up(4);
     tests::hardening::assert_hardened(&launched);
+    launched.assert_exercises_hold();
     let remote = Remote::new(launched.base());
     assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
 

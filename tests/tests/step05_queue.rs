@@ -45,6 +45,7 @@ async fn three_workers_share_the_work() {
         let _phase = Phase::named("every container runs hardened, as the Compose file asks");
         tests::hardening::assert_hardened(&launched);
     }
+    launched.assert_exercises_hold();
     shares_a_burst_among_the_workers(&launched).await;
     keeps_a_refused_entry_as_a_dead_letter(&launched);
     refuses_an_answer_when_the_queue_is_full(&launched).await;

@@ -62,6 +62,7 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
         answers_through_the_proxy(&launched).await;
         up_again_rolls_out_nothing(&launched);
         keeps_passwords_out_of_sight(&launched);
+        launched.assert_exercises_hold();
         {
             let _phase = Phase::named("every task runs hardened, as the stack file asks");
             tests::hardening::assert_hardened(&launched);

@@ -78,6 +78,7 @@ fn assert_only_the_survey_and_registry_published(launched: &Launched) {
 async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     let launched = Launched::up_official(7, &[]);
     spreads_over_three_private_nodes(&launched);
+    launched.assert_exercises_hold();
     answers_and_says_which_node(&launched).await;
     refuses_to_drain_the_data_node(&launched);
     let load = Load::start(launched.base(), "drain");

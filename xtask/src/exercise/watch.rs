@@ -4,18 +4,24 @@
 //! notify, the watcher rustlings and cargo-watch use. It starts nothing: Ctrl-C leaves
 //! nothing behind.
 
-use std::{path::Path, sync::mpsc, time::Duration};
+use std::{
+    path::Path,
+    sync::mpsc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use notify_debouncer_mini::{new_debouncer, notify::RecursiveMode};
 use xshell::Shell;
 
-use super::catalogue::Exercise;
+use super::{Project, catalogue::Exercise, check_and_record, checked};
 
-pub fn run(sh: &Shell, exercise: &Exercise) -> anyhow::Result<()> {
-    if super::check(sh, exercise)? {
-        return super::check_and_record(sh, exercise);
+pub fn run(sh: &Shell, exercise: &Exercise, project: &Project) -> anyhow::Result<()> {
+    let (mut last, holds) = checked(sh, exercise, project)?;
+    if holds {
+        return check_and_record(sh, exercise, project);
     }
+    print!("{last}");
     let file = sh.current_dir().join(exercise.file);
     let folder = file
         .parent()
@@ -32,24 +38,37 @@ pub fn run(sh: &Shell, exercise: &Exercise) -> anyhow::Result<()> {
         exercise.file
     );
     // Reading the file is an event too (the check reads it): only a change of its content
-    // is checked again.
-    let mut checked = std::fs::read_to_string(&file).unwrap_or_default();
-    for batch in saved {
-        let events = batch.context("watching for saves")?;
-        if !events.iter().any(|event| is(&event.path, &file)) {
+    // is checked again; and, every few seconds, what runs (an `up` in another terminal).
+    let mut content = std::fs::read_to_string(&file).unwrap_or_default();
+    let mut looked = Instant::now();
+    loop {
+        let on_save = match saved.recv_timeout(Duration::from_millis(500)) {
+            Ok(batch) => {
+                let events = batch.context("watching for saves")?;
+                let now = std::fs::read_to_string(&file).unwrap_or_default();
+                let saved = events.iter().any(|event| is(&event.path, &file)) && now != content;
+                content = now;
+                saved
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        let look = !exercise.runs.is_empty() && looked.elapsed() >= Duration::from_secs(3);
+        if !on_save && !look {
             continue;
         }
-        let now = std::fs::read_to_string(&file).unwrap_or_default();
-        if now == checked {
-            continue;
+        looked = Instant::now();
+        let (said, holds) = checked(sh, exercise, project)?;
+        if holds {
+            println!();
+            return check_and_record(sh, exercise, project);
         }
-        checked = now;
-        println!();
-        if super::check(sh, exercise)? {
-            return super::check_and_record(sh, exercise);
+        // A save is always answered; a look at what runs, only when it found a change.
+        if on_save || said != last {
+            print!("\n{said}");
+            last = said;
         }
     }
-    Ok(())
 }
 
 /// Whether `path` (as the watcher reports it) is `file`.

@@ -224,6 +224,13 @@ pub trait Launcher: Sync {
         Ok((self.container(copy, Service::App)?, APP_PORT))
     }
 
+    /// `DOCKER_HOST` for the engine that manages this copy's swarm, when that is not this
+    /// machine's (a lab's manager); `None` for a step on this engine alone.
+    fn swarm_engine(&self, copy: &Instance<'_>) -> Option<String> {
+        let _ = copy;
+        None
+    }
+
     /// Whether this copy exists (`up` then replaces only what changed).
     fn running(&self, copy: &Instance<'_>) -> anyhow::Result<bool>;
 

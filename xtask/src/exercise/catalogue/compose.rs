@@ -1,7 +1,8 @@
 //! Chapters 03 to 05's exercises: the Compose files.
 
-use super::{Check, Exercise, compose_only};
+use super::{Check, Exercise, Runs, compose_only};
 use crate::exercise::parsed::{list, option_value, seconds, service, services, text};
+use crate::{exercise::running, launch::Service};
 
 pub static EXERCISES: &[Exercise] = &[
     Exercise {
@@ -13,6 +14,24 @@ pub static EXERCISES: &[Exercise] = &[
         solved: "      db:\n        # Start the app once the database is healthy, not merely started.\n        condition: service_healthy\n",
         start: "      db:\n        condition: service_started\n",
         checks: &[WAITS_FOR_HEALTHY_DB],
+        runs: &[Runs {
+            holds: "Compose started the running app once db was healthy",
+            test: |copy| {
+                let format = "{{index .Config.Labels \"com.docker.compose.depends_on\"}}";
+                let depends = running::container(copy, Service::App, format)?;
+                if depends
+                    .split(',')
+                    .any(|d| d.starts_with("db:service_healthy"))
+                {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the running app was started waiting for db as `{depends}`. {}.",
+                        running::up_again(copy)
+                    ))
+                }
+            },
+        }],
         hints: &[
             "The app's `depends_on:` says which services start first, and with `condition:` what they must be first.",
             "The conditions are service_started, service_healthy and service_completed_successfully; db has a healthcheck.",
@@ -36,6 +55,20 @@ pub static EXERCISES: &[Exercise] = &[
                 }
             },
         }],
+        runs: &[Runs {
+            holds: "the running database publishes no port",
+            test: |copy| {
+                let format =
+                    "{{range $p, $b := .NetworkSettings.Ports}}{{if $b}}{{$p}} {{end}}{{end}}";
+                match running::container(copy, Service::Db, format)?.trim() {
+                    "" => Ok(()),
+                    ports => Err(format!(
+                        "the running db publishes {ports}: it was made before your edit. {}.",
+                        running::up_again(copy)
+                    )),
+                }
+            },
+        }],
         hints: &[
             "How does the app reach the database? Look at DATABASE_URL: by the service's name, on the project's network.",
             "`ports:` publishes on the host; `expose:` only documents a port. One of them has to go.",
@@ -50,6 +83,10 @@ pub static EXERCISES: &[Exercise] = &[
         solved: "      # Published on this machine only (127.0.0.1), never on every interface.\n      - \"127.0.0.1:${SURVEY_PORT:-2154}:5000\"\n",
         start: "      - \"${SURVEY_PORT:-2154}:5000\"\n",
         checks: &[PUBLISHED_ON_LOOPBACK],
+        runs: &[Runs {
+            holds: "the running app listens on 127.0.0.1 only",
+            test: running_app_on_loopback,
+        }],
         hints: &[
             "A port mapping can name the host address it listens on: ADDRESS:HOST_PORT:CONTAINER_PORT.",
             "127.0.0.1 is this machine alone.",
@@ -64,6 +101,7 @@ pub static EXERCISES: &[Exercise] = &[
         solved: "      - donut-data:/var/lib/postgresql/data/donut\n",
         start: "",
         checks: &[PGDATA_ON_A_NAMED_VOLUME],
+        runs: &[RUNNING_PGDATA_ON_THE_VOLUME],
         hints: &[
             "The file declares a volume, donut-data, at the bottom; does any service mount it?",
             "A service mounts a volume under its `volumes:` as NAME:PATH_IN_THE_CONTAINER; Postgres writes where PGDATA says.",
@@ -78,6 +116,7 @@ pub static EXERCISES: &[Exercise] = &[
         solved: "      PGDATA: /var/lib/postgresql/data/donut\n",
         start: "      PGDATA: /var/lib/postgresql/pgdata\n",
         checks: &[PGDATA_ON_A_NAMED_VOLUME],
+        runs: &[RUNNING_PGDATA_ON_THE_VOLUME],
         hints: &[
             "Compare db's PGDATA with where db mounts donut-data.",
             "The image's own VOLUME is /var/lib/postgresql/data; a folder inside the named volume's mount point keeps the data there.",
@@ -102,6 +141,26 @@ pub static EXERCISES: &[Exercise] = &[
                 }
                 if value("--appendfsync") != Some("always") {
                     return Err("the append-only file is fsynced once a second (or less): a power cut loses the last second of thanked answers. Add `\"--appendfsync\", \"always\"`.".to_owned());
+                }
+                Ok(())
+            },
+        }],
+        runs: &[Runs {
+            holds: "the running Redis has appendonly yes and appendfsync always",
+            test: |copy| {
+                for (setting, wanted) in [("appendonly", "yes"), ("appendfsync", "always")] {
+                    let said = running::exec(
+                        copy,
+                        Service::Redis,
+                        &["redis-cli", "config", "get", setting],
+                    )?;
+                    if said.lines().nth(1).map(str::trim) != Some(wanted) {
+                        return Err(format!(
+                            "the running Redis has {setting} {}: it was started before your edit. {}.",
+                            said.lines().nth(1).unwrap_or("?"),
+                            running::up_again(copy)
+                        ));
+                    }
                 }
                 Ok(())
             },
@@ -135,6 +194,24 @@ pub static EXERCISES: &[Exercise] = &[
                 }
             },
         }],
+        runs: &[Runs {
+            holds: "the running Redis refuses new entries when full",
+            test: |copy| {
+                let said = running::exec(
+                    copy,
+                    Service::Redis,
+                    &["redis-cli", "config", "get", "maxmemory-policy"],
+                )?;
+                match said.lines().nth(1).map(str::trim) {
+                    Some("noeviction") => Ok(()),
+                    policy => Err(format!(
+                        "the running Redis evicts ({}): it was started before your edit. {}.",
+                        policy.unwrap_or("?"),
+                        running::up_again(copy)
+                    )),
+                }
+            },
+        }],
         hints: &[
             "Look at `--maxmemory-policy` on Redis's command line: what does Redis do when it reaches `--maxmemory`?",
         ],
@@ -156,6 +233,20 @@ pub static EXERCISES: &[Exercise] = &[
                     Some(s) if s >= 10.0 => Ok(()),
                     _ => Err(format!(
                         "a worker gets {grace} after SIGTERM before SIGKILL: a batch in hand is cut off, and another worker delivers it again only once it has been pending for 15 s. Give it time: `stop_grace_period: 30s`."
+                    )),
+                }
+            },
+        }],
+        runs: &[Runs {
+            holds: "a running worker gets at least 10 s to stop",
+            test: |copy| {
+                let timeout = running::container(copy, Service::Worker, "{{.Config.StopTimeout}}")?;
+                match timeout.trim().parse::<u64>() {
+                    Ok(seconds) if seconds >= 10 => Ok(()),
+                    _ => Err(format!(
+                        "the running workers get {}s to stop: they were made before your edit. {}.",
+                        timeout.trim(),
+                        running::up_again(copy)
                     )),
                 }
             },
@@ -248,5 +339,52 @@ const PGDATA_ON_A_NAMED_VOLUME: Check = Check {
             ));
         }
         Ok(())
+    },
+};
+
+/// Every port of the running app is published on 127.0.0.1.
+fn running_app_on_loopback(copy: &crate::launch::Instance<'_>) -> Result<(), String> {
+    let format = "{{range $p, $b := .NetworkSettings.Ports}}{{range $b}}{{.HostIp}} {{end}}{{end}}";
+    let addresses = running::container(copy, Service::App, format)?;
+    if addresses.split_whitespace().all(|a| a == "127.0.0.1") {
+        Ok(())
+    } else {
+        Err(format!(
+            "the running app is published on {}: it was made before your edit. {}.",
+            addresses.trim(),
+            running::up_again(copy)
+        ))
+    }
+}
+
+/// The running database's PGDATA is on a named volume of the project's.
+const RUNNING_PGDATA_ON_THE_VOLUME: Runs = Runs {
+    holds: "the running database writes its data on the named volume",
+    test: |copy| {
+        let format = "{{range .Config.Env}}{{println .}}{{end}}";
+        let env = running::container(copy, Service::Db, format)?;
+        let pgdata = env
+            .lines()
+            .find_map(|l| l.strip_prefix("PGDATA="))
+            .unwrap_or("/var/lib/postgresql/data")
+            .to_owned();
+        let format =
+            "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{.Destination}}\n{{end}}{{end}}";
+        let mounts = running::container(copy, Service::Db, format)?;
+        let named = mounts
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .any(|(name, at)| {
+                name.starts_with(&format!("{}_", copy.project))
+                    && (pgdata == at || pgdata.starts_with(&format!("{at}/")))
+            });
+        if named {
+            Ok(())
+        } else {
+            Err(format!(
+                "the running database writes {pgdata} outside the project's named volume: it was made before your edit. {}.",
+                running::up_again(copy)
+            ))
+        }
     },
 };

@@ -1,6 +1,9 @@
 //! Chapter 01's exercises: the image, in the step's Dockerfile.
 
-use super::{Check, Exercise, dockerfile_only};
+use xshell::cmd;
+
+use super::{Check, Exercise, Runs, dockerfile_only};
+use crate::{exercise::running, launch::Service};
 
 const DOCKERFILE: &str = "steps/01-container/Dockerfile";
 
@@ -21,6 +24,19 @@ pub static EXERCISES: &[Exercise] = &[
                     None => Err("the final stage sets no USER, so the app runs as root (user 0): a break-in would start with root's privileges in the container. Add a `USER` line to the final stage; scratch has no /etc/passwd, so give numbers, such as `USER 10001:10001`.".to_owned()),
                     Some(user) if user == "root" || user == "0" => Err(format!("the final stage's USER is {user}, which is root. Pick a number of no one's, such as 10001.")),
                     Some(_) => Ok(()),
+                }
+            },
+        }],
+        runs: &[Runs {
+            holds: "the running app container runs as a user other than root",
+            test: |copy| {
+                let user = running::container(copy, Service::App, "{{.Config.User}}")?;
+                match user.split(':').next().unwrap_or("") {
+                    "" | "0" | "root" => Err(format!(
+                        "the running app container runs as root: it was built before your edit. {}.",
+                        running::up_again(copy)
+                    )),
+                    _ => Ok(()),
                 }
             },
         }],
@@ -75,6 +91,22 @@ pub static EXERCISES: &[Exercise] = &[
                 },
             },
         ],
+        runs: &[Runs {
+            holds: "Docker reports the running app healthy",
+            test: |copy| {
+                let format = "{{if .State.Health}}{{.State.Health.Status}}{{end}}";
+                match running::container(copy, Service::App, format)?.as_str() {
+                    "healthy" => Ok(()),
+                    "" => Err(format!(
+                        "the running app container has no healthcheck: it was built before your edit. {}.",
+                        running::up_again(copy)
+                    )),
+                    status => Err(format!(
+                        "the running app is {status}: `cargo xtask step 1 logs` shows why, and `docker inspect` the check's last output."
+                    )),
+                }
+            },
+        }],
         hints: &[
             "The instruction is HEALTHCHECK [options] CMD command; it goes in the final stage.",
             "The image holds one program, /survey, and it has a `healthcheck` subcommand; without a shell, write the command as a JSON list.",
@@ -125,6 +157,26 @@ pub static EXERCISES: &[Exercise] = &[
                 },
             },
         ],
+        runs: &[Runs {
+            holds: "the running app's image is under 50 MB",
+            test: |copy| {
+                let image = running::container(copy, Service::App, "{{.Image}}")?;
+                let format = "{{.Size}}";
+                let size = cmd!(copy.sh, "docker image inspect --format {format} {image}")
+                    .quiet()
+                    .read()
+                    .map_err(|e| e.to_string())?;
+                match size.trim().parse::<u64>() {
+                    Ok(bytes) if bytes < 50_000_000 => Ok(()),
+                    Ok(bytes) => Err(format!(
+                        "the running app's image is {} MB: it was built before your edit, or its final stage still carries the toolchain. {}.",
+                        bytes / 1_000_000,
+                        running::up_again(copy)
+                    )),
+                    Err(_) => Err(format!("Docker gave no size for {image}")),
+                }
+            },
+        }],
         hints: &[
             "Look at the FROM of the last stage: every stage starts from an image, and the last one is what ships.",
             "The build arguments at the top name two images: one to build with, one to run on.",

@@ -7,6 +7,7 @@ mod image;
 mod swarm;
 
 use super::parsed::Parsed;
+pub use super::running::Runs;
 
 /// One exercise.
 pub struct Exercise {
@@ -24,8 +25,10 @@ pub struct Exercise {
     pub solved: &'static str,
     /// What the starting point has in its place.
     pub start: &'static str,
-    /// What must hold for the exercise to be done.
+    /// What must hold in the file for the exercise to be done.
     pub checks: &'static [Check],
+    /// And in the running step, once the file is right (`up` applied it).
+    pub runs: &'static [Runs],
     /// Shown one more each time `hint` is asked.
     pub hints: &'static [&'static str],
 }

@@ -1,7 +1,8 @@
 //! Chapters 06 and 07's exercises: the stack files.
 
-use super::{Check, Exercise, compose_only};
+use super::{Check, Exercise, Runs, compose_only};
 use crate::exercise::parsed::{list, service, services, text};
+use crate::{exercise::running, launch::Service};
 
 const STACK_06: &str = "compose/06-swarm.yaml";
 const STACK_07: &str = "compose/07-multinode.yaml";
@@ -36,6 +37,24 @@ pub static EXERCISES: &[Exercise] = &[
                 },
             },
         ],
+        runs: &[Runs {
+            holds: "the running db service has no password in its environment",
+            test: |copy| {
+                let env = running::service(
+                    copy,
+                    Service::Db,
+                    "{{json .Spec.TaskTemplate.ContainerSpec.Env}}",
+                )?;
+                if env.contains("POSTGRES_PASSWORD=") {
+                    Err(format!(
+                        "the running db service has POSTGRES_PASSWORD in its environment, for `docker service inspect` to show. {}.",
+                        running::up_again(copy)
+                    ))
+                } else {
+                    Ok(())
+                }
+            },
+        }],
         hints: &[
             "The official Postgres image reads any of its POSTGRES_* settings from a file when the variable's name ends in _FILE.",
             "db is given the secret db-password: Swarm mounts it at /run/secrets/db-password.",
@@ -68,6 +87,10 @@ pub static EXERCISES: &[Exercise] = &[
                 Ok(())
             },
         }],
+        runs: &[Runs {
+            holds: "the running app service rolls a failed update back",
+            test: |copy| spec_says(copy, "{{.Spec.UpdateConfig.FailureAction}}", "rollback"),
+        }],
         hints: &[
             "Look at the app's `deploy: update_config:`.",
             "Swarm's choices for a failed update are pause, continue and rollback.",
@@ -98,6 +121,10 @@ pub static EXERCISES: &[Exercise] = &[
                 }
             },
         }],
+        runs: &[Runs {
+            holds: "the running app service starts new tasks first",
+            test: |copy| spec_says(copy, "{{.Spec.UpdateConfig.Order}}", "start-first"),
+        }],
         hints: &[
             "`update_config:` has an `order:`; its values are stop-first (the default) and start-first.",
         ],
@@ -123,6 +150,7 @@ pub static EXERCISES: &[Exercise] = &[
                 Ok(())
             },
         }],
+        runs: &[],
         hints: &[
             "A stack file is read by `docker stack deploy`, which knows images, not Dockerfiles.",
         ],
@@ -150,6 +178,7 @@ pub static EXERCISES: &[Exercise] = &[
                 Ok(())
             },
         }],
+        runs: &[],
         hints: &[
             "Look at the top-level `secrets:` at the end of the file: how are the others declared?",
         ],
@@ -169,6 +198,26 @@ pub static EXERCISES: &[Exercise] = &[
                 match app.pointer("/deploy/placement/max_replicas_per_node").and_then(|m| m.as_u64()) {
                     Some(1..=2) => Ok(()),
                     _ => Err("nothing keeps all of the app's tasks off one node: lose that node and the survey stops answering. Under the app's `deploy:`, set `placement: max_replicas_per_node: 2` (with three replicas, that is at least two nodes).".to_owned()),
+                }
+            },
+        }],
+        runs: &[Runs {
+            holds: "the running app's tasks sit on at least two nodes, two at most on each",
+            test: |copy| {
+                let nodes = running::task_nodes(copy, Service::App)?;
+                let most = nodes
+                    .iter()
+                    .map(|n| nodes.iter().filter(|m| *m == n).count())
+                    .max()
+                    .unwrap_or(0);
+                let distinct: std::collections::BTreeSet<&String> = nodes.iter().collect();
+                if distinct.len() >= 2 && most <= 2 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the app's running tasks are on {nodes:?}. {}.",
+                        running::up_again(copy)
+                    ))
                 }
             },
         }],
@@ -199,6 +248,22 @@ pub static EXERCISES: &[Exercise] = &[
                 Ok(())
             },
         }],
+        runs: &[Runs {
+            holds: "the running database is on the node labelled survey-data",
+            test: |copy| {
+                for node in running::task_nodes(copy, Service::Db)? {
+                    let label =
+                        running::node(copy, &node, "{{index .Spec.Labels \"survey-data\"}}")?;
+                    if label.trim() != "true" {
+                        return Err(format!(
+                            "the database runs on {node}, which does not hold its volume. {}.",
+                            running::up_again(copy)
+                        ));
+                    }
+                }
+                Ok(())
+            },
+        }],
         hints: &[
             "Redis is already pinned: look at its `deploy: placement:`.",
             "`up` labels one node survey-data=true; a constraint can name a node label.",
@@ -221,6 +286,22 @@ pub static EXERCISES: &[Exercise] = &[
                 } else {
                     Err("the proxy may land on any node, but it publishes its port in host mode, on the node it runs on, and this machine maps only node1's: elsewhere, http://127.0.0.1:2154 answers nothing. Constrain it to `node.role == manager`.".to_owned())
                 }
+            },
+        }],
+        runs: &[Runs {
+            holds: "the running proxy is on the manager",
+            test: |copy| {
+                for node in running::task_nodes(copy, Service::Proxy)? {
+                    let role = running::node(copy, &node, "{{.Spec.Role}}")?;
+                    if role.trim() != "manager" {
+                        return Err(format!(
+                            "the proxy runs on {node}, a {}: this machine's 127.0.0.1 port maps the manager's. {}.",
+                            role.trim(),
+                            running::up_again(copy)
+                        ));
+                    }
+                }
+                Ok(())
             },
         }],
         hints: &[
@@ -258,3 +339,14 @@ const NO_PASSWORD_IN_THE_ENVIRONMENT: Check = Check {
         Ok(())
     },
 };
+
+/// The running app service's spec says `wanted` at `format`.
+fn spec_says(copy: &crate::launch::Instance<'_>, format: &str, wanted: &str) -> Result<(), String> {
+    match running::service(copy, Service::App, format)?.trim() {
+        said if said == wanted => Ok(()),
+        said => Err(format!(
+            "the running app service says {said}: it was deployed before your edit. {}.",
+            running::up_again(copy)
+        )),
+    }
+}

@@ -68,6 +68,10 @@ impl Launcher for Lab {
         Ok(())
     }
 
+    fn swarm_engine(&self, copy: &Instance<'_>) -> Option<String> {
+        Some(manager_host(copy))
+    }
+
     /// node1, the manager, maps the port its proxy publishes on to one on this machine.
     fn published(&self, copy: &Instance<'_>) -> anyhow::Result<(String, u16)> {
         Ok((nodes::node(copy, 1), nodes::SURVEY_PORT))
