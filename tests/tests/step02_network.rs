@@ -27,3 +27,88 @@ async fn form_lands_in_postgres() {
         "{logs}"
     );
 }
+
+/// `steps/02-network/by-hand.sh`, run as a learner would instead of `up`, under a project and
+/// a port of the test's own: the app answers, the answer lands in Postgres, `step 2` commands
+/// work on what it made, and the chapter's exercises hold on it.
+#[tokio::test]
+async fn the_script_wires_what_up_wires() {
+    let script = Script::run();
+    let app = format!("{}-app", script.project);
+    tests::wait::until(
+        "the app healthy",
+        std::time::Duration::from_secs(120),
+        || {
+            let health = tests::commands::docker_unchecked(&[
+                "inspect",
+                "--format",
+                "{{.State.Health.Status}}",
+                &app,
+            ]);
+            match tests::commands::printed(&health).trim() {
+                "healthy" => Ok(()),
+                other => Err(other.to_owned()),
+            }
+        },
+    );
+    let published = tests::commands::docker_ok(&["port", &app, "5000/tcp"]);
+    let port = published
+        .trim()
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .to_owned();
+    let remote = Remote::new(format!("http://127.0.0.1:{port}"));
+    assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
+    let rows = script.xtask(&["step", "2", "psql", "-c", "select count(*) from cats"]);
+    assert!(rows.contains("\n     1\n"), "{rows}");
+    script.xtask(&["exercise", "verify", "--step", "2"]);
+}
+
+/// The script's copy of step 02, taken down by `cargo xtask step 2 down` when the test ends.
+struct Script {
+    project: String,
+}
+
+impl Script {
+    fn run() -> Self {
+        let script = Self {
+            project: format!("survey-test-script-{}", std::process::id()),
+        };
+        tests::commands::record(&["sh", "steps/02-network/by-hand.sh"]);
+        let output = std::process::Command::new("sh")
+            .arg("steps/02-network/by-hand.sh")
+            .env("PROJECT", &script.project)
+            .env("PORT", "0")
+            .current_dir(tests::xtask::workspace_root())
+            .output()
+            .expect("sh runs");
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        script
+    }
+
+    /// `cargo xtask ARGS --project P`, which must succeed; returns stdout.
+    fn xtask(&self, args: &[&str]) -> String {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--project", &self.project]);
+        let output = tests::xtask::xtask(&all);
+        let said = tests::xtask::stdout(&output);
+        assert!(
+            output.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        said
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = tests::xtask::xtask(&["step", "2", "down", "--project", &self.project]);
+    }
+}

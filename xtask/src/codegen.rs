@@ -1,4 +1,5 @@
-//! `cargo xtask codegen`: renders `Dockerfile.template` into every step's Dockerfile, the
+//! `cargo xtask codegen`: renders `Dockerfile.template` into every step's Dockerfile, a step's
+//! lesson commands into a script where they are its lesson (steps/02-network/by-hand.sh), the
 //! exercises into each chapter's "Try it yourself" (docs/exercises/), and the bench report
 //! `cargo xtask bench --save` kept (docs/bench/report.json) into the tables the book includes. The rendered files are committed (a learner reads them); `--check` fails
 //! when one drifts.
@@ -34,6 +35,12 @@ impl Codegen {
                     .replace("{{description}}", &step.description(sh)?)
             );
             files.push((step.dockerfile(), rendered));
+        }
+        for step in STEPS {
+            let copy = crate::launch::Instance::new(sh, *step, step.default_project());
+            if let Some(script) = copy.launcher().lesson_script(&copy)? {
+                files.push(script);
+            }
         }
         files.extend(crate::exercise::book::rendered());
         // Without a saved report the Dockerfiles are still rendered; the error comes after.

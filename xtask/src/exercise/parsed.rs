@@ -11,6 +11,8 @@ pub enum Parsed {
     /// `docker compose config --format json` of it.
     Compose(Value),
     Dockerfile(Dockerfile),
+    /// A shell script of docker commands.
+    Script(Script),
 }
 
 /// Parses `text`, the content of `path` (from the project's root). A YAML syntax error
@@ -29,6 +31,10 @@ pub fn parse(sh: &Shell, path: &str, text: &str) -> anyhow::Result<Parsed> {
         compose_config(sh, path, text).map(Parsed::Compose)
     } else if path.ends_with("Dockerfile") {
         Ok(Parsed::Dockerfile(Dockerfile::parse(text)))
+    } else if path.ends_with(".sh") {
+        Script::parse(text)
+            .map(Parsed::Script)
+            .map_err(|line| anyhow::anyhow!("{path}, line {line}: its quotes do not close"))
     } else {
         bail!("{path}: no exercise reads a file of this kind")
     }
@@ -116,6 +122,67 @@ impl Dockerfile {
     pub fn last(&self, keyword: &str) -> Option<&Instruction> {
         self.final_stage().iter().rfind(|i| i.keyword == keyword)
     }
+}
+
+/// A script's commands, each split as the shell splits it (variables left as written).
+#[derive(Debug, Default)]
+pub struct Script {
+    pub commands: Vec<Vec<String>>,
+}
+
+impl Script {
+    /// Its commands: comments, blank lines and variable settings left out. `Err` holds the
+    /// line whose quoting does not close.
+    pub fn parse(text: &str) -> Result<Self, usize> {
+        let mut commands = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || !line.contains(' ') {
+                continue;
+            }
+            commands.push(shlex::split(line).ok_or(n + 1)?);
+        }
+        Ok(Self { commands })
+    }
+
+    /// The `docker run` of the container whose `--name` ends in `suffix` (`-app`).
+    pub fn run_of(&self, suffix: &str) -> Option<&[String]> {
+        self.commands
+            .iter()
+            .find(|c| {
+                c.get(..2) == Some(&["docker".to_owned(), "run".to_owned()][..])
+                    && option(c, "--name").iter().any(|n| n.ends_with(suffix))
+            })
+            .map(Vec::as_slice)
+    }
+
+    /// The networks its `docker network create`s make.
+    pub fn networks(&self) -> Vec<&str> {
+        self.commands
+            .iter()
+            .filter(|c| {
+                c.iter()
+                    .take(3)
+                    .map(String::as_str)
+                    .eq(["docker", "network", "create"])
+            })
+            .filter_map(|c| c.last().map(String::as_str))
+            .collect()
+    }
+}
+
+/// Every value of `name` in `command` (`--network X` or `--network=X`).
+pub fn option<'a>(command: &'a [String], name: &str) -> Vec<&'a str> {
+    let mut values = Vec::new();
+    let mut args = command.iter();
+    while let Some(arg) = args.next() {
+        if arg == name {
+            values.extend(args.next().map(String::as_str));
+        } else if let Some(value) = arg.strip_prefix(&format!("{name}=")) {
+            values.push(value);
+        }
+    }
+    values
 }
 
 /// A service of a Compose config, or why it is missing.

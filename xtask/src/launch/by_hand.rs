@@ -102,6 +102,42 @@ impl Launcher for ByHand {
         Ok(labelled::exec(copy, service.name(), input))
     }
 
+    /// The same commands, with the copy's name and port as the script's variables and the
+    /// app's image under its plain name, whatever SURVEY_TAG this shell has.
+    fn lesson_script(&self, copy: &Instance<'_>) -> anyhow::Result<Option<(String, String)>> {
+        let sh = xshell::Shell::new()?;
+        sh.change_dir(copy.sh.current_dir());
+        sh.set_var("SURVEY_TAG", "");
+        let script = Instance::new(&sh, copy.step, "${PROJECT}".to_owned());
+        let commands: Vec<String> = wiring(
+            &script,
+            "127.0.0.1:${PORT}:5000",
+            crate::images::OFFICIAL_POSTGRES,
+        )
+        .into_iter()
+        .map(|(command, _)| command.to_string())
+        .collect();
+        let (n, path) = (
+            copy.step.number,
+            format!("steps/{}/by-hand.sh", copy.step.dir),
+        );
+        let text = format!(
+            "#!/bin/sh\n\
+             # Rendered by `cargo xtask codegen` from the runner's own commands: do not edit, but for\n\
+             # the exercises of chapter {n:02}. What `cargo xtask step {n} up` runs, to read, to type, or to\n\
+             # run yourself once `cargo xtask step {n} build` has made the app's image:\n\
+             #   sh {path}        (then open http://127.0.0.1:2154)\n\
+             # PROJECT and PORT name the copy and its port (survey-{n:02} and 2154 unless set). What it\n\
+             # makes carries the step's label: `cargo xtask step {n} ps`, `psql` and `down` work on it.\n\
+             set -eu\n\
+             PROJECT=\"${{PROJECT:-survey-{n:02}}}\"\n\
+             PORT=\"${{PORT:-2154}}\"\n\
+             {}\n",
+            commands.join("\n")
+        );
+        Ok(Some((path, text)))
+    }
+
     fn lesson_commands(&self, copy: &Instance<'_>) -> Vec<String> {
         wiring(
             copy,

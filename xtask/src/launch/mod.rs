@@ -278,6 +278,13 @@ pub trait Launcher: Sync {
         bail!("step {} runs on one node", copy.step.number)
     }
 
+    /// A script of the commands that are this step's lesson, for a learner to read, type or
+    /// run instead of `up`, as (path, text): `cargo xtask codegen` renders it.
+    fn lesson_script(&self, copy: &Instance<'_>) -> anyhow::Result<Option<(String, String)>> {
+        let _ = copy;
+        Ok(None)
+    }
+
     /// The commands that are this step's lesson when it has no file of its own to show
     /// (`step N diff` prints them).
     fn lesson_commands(&self, copy: &Instance<'_>) -> Vec<String> {

@@ -3,6 +3,7 @@
 //! check looks at, and the hints. A file per part of the tutorial.
 
 mod compose;
+mod hand;
 mod image;
 mod swarm;
 
@@ -45,6 +46,7 @@ pub struct Check {
 pub fn all() -> impl Iterator<Item = &'static Exercise> {
     image::EXERCISES
         .iter()
+        .chain(hand::EXERCISES)
         .chain(compose::EXERCISES)
         .chain(swarm::EXERCISES)
 }
@@ -64,7 +66,7 @@ pub fn find(id: &str) -> anyhow::Result<&'static Exercise> {
 fn compose_only(parsed: &Parsed) -> Result<&serde_json::Value, String> {
     match parsed {
         Parsed::Compose(config) => Ok(config),
-        Parsed::Dockerfile(_) => Err("this check reads a Compose file".to_owned()),
+        _ => Err("this check reads a Compose file".to_owned()),
     }
 }
 
@@ -72,6 +74,40 @@ fn compose_only(parsed: &Parsed) -> Result<&serde_json::Value, String> {
 fn dockerfile_only(parsed: &Parsed) -> Result<&super::parsed::Dockerfile, String> {
     match parsed {
         Parsed::Dockerfile(file) => Ok(file),
-        Parsed::Compose(_) => Err("this check reads a Dockerfile".to_owned()),
+        _ => Err("this check reads a Dockerfile".to_owned()),
+    }
+}
+
+/// A check of a script of docker commands.
+fn script_only(parsed: &Parsed) -> Result<&super::parsed::Script, String> {
+    match parsed {
+        Parsed::Script(script) => Ok(script),
+        _ => Err("this check reads a script".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all;
+
+    /// An id is unique and begins with its step's number (`03-...`), as the book and the
+    /// tests read it; every exercise has a check and a hint.
+    #[test]
+    fn ids_are_unique_and_name_their_step() {
+        let mut seen = std::collections::HashSet::new();
+        for exercise in all() {
+            assert!(seen.insert(exercise.id), "{} twice", exercise.id);
+            assert!(
+                exercise.id.starts_with(&format!("{:02}-", exercise.step)),
+                "{} is not named for step {}",
+                exercise.id,
+                exercise.step
+            );
+            assert!(
+                !exercise.checks.is_empty() && !exercise.hints.is_empty(),
+                "{} has no check or no hint",
+                exercise.id
+            );
+        }
     }
 }
