@@ -165,13 +165,7 @@ impl ByHand {
 
     /// The port on 127.0.0.1 Docker picked for the app.
     pub fn port(&self) -> u16 {
-        let published = self.compose(&["port", "app", "5000"]);
-        published
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("the app's published port: {published:?}"))
+        port_in(&self.compose(&["port", "app", "5000"]))
     }
 
     /// The project's name, as Compose prefixes it to containers and volumes.
@@ -226,4 +220,20 @@ pub fn printed(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// The port on this machine that `container`'s TCP port `target` is published on, as Docker
+/// picked it (`--port 0`, a port of 0 in a script).
+pub fn published_port(container: &str, target: u16) -> u16 {
+    port_in(&docker_ok(&["port", container, &format!("{target}/tcp")]))
+}
+
+/// The port of the first address `docker port` (or `docker compose port`) printed.
+fn port_in(published: &str) -> u16 {
+    published
+        .lines()
+        .next()
+        .and_then(|address| address.trim().rsplit(':').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("a published port: {published:?}"))
 }

@@ -51,13 +51,7 @@ async fn the_script_wires_what_up_wires() {
             }
         },
     );
-    let published = tests::commands::docker_ok(&["port", &app, "5000/tcp"]);
-    let port = published
-        .trim()
-        .rsplit(':')
-        .next()
-        .expect("a port")
-        .to_owned();
+    let port = tests::commands::published_port(&app, 5000);
     let remote = Remote::new(format!("http://127.0.0.1:{port}"));
     assert_eq!(remote.post_pika().await, StatusCode::SEE_OTHER);
     let rows = script.xtask(&["step", "2", "psql", "-c", "select count(*) from cats"]);

@@ -174,13 +174,7 @@ fn wipe_the_queue(stack: &Stack) -> HashSet<String> {
 fn crash_the_app_and_redis_and_rescale(stack: &Stack, load: &Target) -> u16 {
     let _phase = Phase::named("the app and Redis crash, the pool shrinks and grows");
     crash_and_restart(&stack.app);
-    let published = docker(&["port", &stack.app, "5000/tcp"]);
-    let port = published
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("the app's port: {published:?}"));
+    let port = tests::commands::published_port(&stack.app, 5000);
     load.moved_to(format!("http://127.0.0.1:{port}"));
     pause();
     crash_and_restart(&stack.redis);
