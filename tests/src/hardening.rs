@@ -6,7 +6,8 @@ use crate::{commands::docker_ok, xtask::Launched};
 
 /// Fails unless every running container of `launched` runs hardened (a read-only root
 /// filesystem, every capability dropped, no-new-privileges where Compose runs it, memory and
-/// process limits, rotated logs), the app's database role is no superuser, and Redis, where
+/// process limits, rotated logs), no container but the Docker API's filter mounts the Docker
+/// socket (and that one read-only), the app's database role is no superuser, and Redis, where
 /// there is one, wants a password.
 pub fn assert_hardened(launched: &Launched) {
     let containers = containers(launched);
@@ -111,7 +112,38 @@ fn missing_settings(container: &Container, stack: bool) -> Vec<&'static str> {
         .into_iter()
         .filter(|(_, ok)| !ok)
         .map(|(what, _)| what)
+        .chain(socket_rule(container))
         .collect()
+}
+
+/// Whatever reaches the Docker socket owns the machine: only the filter of the swarm view
+/// (`compose/swarm-view.yaml`) may mount it, and only read-only.
+fn socket_rule(container: &Container) -> Option<&'static str> {
+    let host = &container.host;
+    let socket = |source: &str| source.ends_with("docker.sock");
+    let mounts = host["Mounts"].as_array().into_iter().flatten();
+    let mounted: Vec<bool> = mounts
+        .filter(|m| m["Source"].as_str().is_some_and(socket))
+        .map(|m| m["ReadOnly"] == true)
+        .chain(
+            host["Binds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|b| b.as_str())
+                .filter(|b| socket(b.split(':').next().unwrap_or_default()))
+                .map(|b| b.ends_with(":ro")),
+        )
+        .collect();
+    if mounted.is_empty() {
+        None
+    } else if !container.service.ends_with("_docker-api") {
+        Some("no Docker socket (only the Docker API's filter may mount it)")
+    } else if mounted.contains(&false) {
+        Some("the Docker socket mounted read-only")
+    } else {
+        None
+    }
 }
 
 /// The app's role owns the table it made, and may do nothing a superuser may.

@@ -14,5 +14,6 @@ pub mod phase;
 pub mod process;
 pub mod psql;
 pub mod redis;
+pub mod swarm_view;
 pub mod wait;
 pub mod xtask;

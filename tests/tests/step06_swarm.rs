@@ -3,7 +3,8 @@
 //! no password shows in `docker inspect`, then, under continuous load, rolls out a new
 //! version, rolls out a broken one (which Swarm rolls back), takes Postgres away for three
 //! minutes, and kills an app and a worker task. Every request is counted and every thanked answer looked up in Postgres. Then a
-//! plain `down` and `up` again: every answer is still there.
+//! plain `down` and `up` again: every answer is still there. On the way, `up --observe` adds
+//! the swarm view, which a browser watches, and a plain `up` takes it away again.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use tests::{
     commands::docker_ok as docker,
     load::{Load, stop_and_tally},
     phase::Phase,
+    swarm_view::SwarmView,
     xtask::{Launched, redacted_tables, snapshot_settings},
 };
 
@@ -67,6 +69,7 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
             let _phase = Phase::named("every task runs hardened, as the stack file asks");
             tests::hardening::assert_hardened(&launched);
         }
+        observes_the_swarm(&launched).await;
         survives_updates_an_outage_and_killed_tasks(&launched).await;
         down_and_up_keep_the_answers_and_the_swarm(&launched).await;
     }
@@ -127,6 +130,70 @@ fn up_again_rolls_out_nothing(launched: &Launched) {
             && again.contains("The app's image is unchanged: nothing to roll out."),
         "{again}"
     );
+}
+
+/// `up --observe` adds the view to the running stack, hardened, with the Docker socket in the
+/// filter alone, which refuses writes. The page, opened once, shows the node with every
+/// task, follows a `scale`, says what it cannot see while the filter is away and comes back
+/// with it. A plain `up` removes the layer, and `/swarm` then says how to start it.
+async fn observes_the_swarm(launched: &Launched) {
+    let _phase =
+        Phase::named("up --observe: a live view, read through a filter that refuses writes");
+    let observed = launched.up_again(&["--observe"]);
+    assert!(observed.contains("/swarm"), "up names the view: {observed}");
+    tests::hardening::assert_hardened(launched);
+    tests::swarm_view::assert_filter_refuses_writes(&tasks(&launched.project, "docker-api")[0]);
+    let view = SwarmView::open(launched).await;
+    let patience = Duration::from_secs(60);
+    let every_task = |shown: &tests::swarm_view::Shown| match &shown.nodes[..] {
+        [node] if node.state == "ready" && node.runs("app") == 3 && node.runs("view") == 1 => {
+            Ok(())
+        }
+        nodes => Err(format!("one ready node with every task: {nodes:?}")),
+    };
+    view.until("the node and its tasks", patience, every_task)
+        .await;
+    launched.run_ok(&["scale", "5"]);
+    let workers = |want: usize| {
+        move |shown: &tests::swarm_view::Shown| match shown.runs("worker") {
+            n if n == want => Ok(()),
+            n => Err(format!("{n} workers, not {want}")),
+        }
+    };
+    view.until("five workers after `scale 5`", patience, workers(5))
+        .await;
+    let filter = format!("{}_docker-api", launched.project);
+    docker(&["service", "scale", "--detach", &format!("{filter}=0")]);
+    view.until("the last picture, and why it is old", patience, |shown| {
+        workers(5)(shown)?;
+        match shown.text.contains("cannot read the Docker API") {
+            true => Ok(()),
+            false => Err("no word of the missing filter".into()),
+        }
+    })
+    .await;
+    docker(&["service", "scale", "--detach", &format!("{filter}=1")]);
+    view.until("the filter back", patience, |shown| {
+        match shown.text.contains("cannot read") {
+            false => every_task(shown),
+            true => Err("still blind".into()),
+        }
+    })
+    .await;
+    launched.run_ok(&["scale", "3"]);
+    view.close().await;
+    launched.up_again(&[]);
+    // The view's task stops a moment after its service is removed, and the proxy's health
+    // check then takes it out.
+    let remote = tests::http::Remote::new(launched.base());
+    tests::wait::until_async("/swarm saying how to start the view", patience, || async {
+        let page = remote.get_text("/swarm").await;
+        match page.contains("up --observe") {
+            true => Ok(()),
+            false => Err(page),
+        }
+    })
+    .await;
 }
 
 /// The stack's passwords, as its tasks read them from their secrets.

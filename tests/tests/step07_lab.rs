@@ -1,16 +1,23 @@
 //! Step 07: a lab of three Docker-in-Docker nodes in one swarm, with a registry, and step
-//! 06's stack spread over it. One test, since the lab takes a while to build: it looks at the
-//! nodes and where the tasks run, then, under continuous load, drains a node, rolls out a new
-//! version and kills a node, counting every request and looking every thanked answer up in
-//! Postgres.
+//! 06's stack spread over it, and the swarm view. One test, since the lab takes a while to
+//! build: it looks at the nodes and where the tasks run, then, under continuous load, drains a
+//! node, rolls out a new version and kills a node, counting every request and looking every
+//! thanked answer up in Postgres; a browser watches each of these on the swarm view.
 
 use std::collections::HashSet;
+
+use std::time::Duration;
 
 use tests::{
     load::{Load, stop_and_tally},
     phase::Phase,
+    swarm_view::{Shown, SwarmView},
     xtask::{Launched, redacted_tables},
 };
+
+/// How long the view may take to show a change the swarm has made: it looks every half
+/// second, a task takes a few seconds to start.
+const VIEW_PATIENCE: Duration = Duration::from_secs(60);
 
 /// The nodes of `ps`'s `docker stack ps` lines for `service` (the NODE column).
 fn nodes_of(ps: &str, service: &str) -> HashSet<String> {
@@ -76,15 +83,17 @@ fn assert_only_the_survey_and_registry_published(launched: &Launched) {
 /// three nodes again. Each phase below is one of these behaviours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
-    let launched = Launched::up_official(7, &[]);
+    let launched = Launched::up_official(7, &["--observe"]);
     spreads_over_three_private_nodes(&launched);
+    let view = shows_the_nodes_and_their_tasks(&launched).await;
     launched.assert_exercises_hold();
     answers_and_says_which_node(&launched).await;
     refuses_to_drain_the_data_node(&launched);
     let load = Load::start(launched.base(), "drain");
     load.until_thanked(40).await;
-    drains_and_updates_without_a_failed_request(&launched, &load).await;
-    loses_a_node_and_heals(&launched, &load).await;
+    drains_and_updates_without_a_failed_request(&launched, &load, &view).await;
+    loses_a_node_and_heals(&launched, &load, &view).await;
+    view.close().await;
     {
         let _phase = Phase::named("every thanked answer is stored once");
         // It fails naming any thanked answer missing from Postgres or stored twice.
@@ -131,6 +140,43 @@ fn spreads_over_three_private_nodes(launched: &Launched) {
     }
 }
 
+/// The swarm view, opened once in a browser: three ready nodes, and the app's tasks on two
+/// of them or more, the data's on node1. The book's picture is taken here.
+async fn shows_the_nodes_and_their_tasks(launched: &Launched) -> SwarmView {
+    let _phase = Phase::named("the swarm view shows three nodes and the tasks spread over them");
+    let view = SwarmView::open(launched).await;
+    view.until("three nodes, the tasks spread", VIEW_PATIENCE, |shown| {
+        let ready = shown.nodes.iter().filter(|n| n.state == "ready").count();
+        let with_app = shown.nodes.iter().filter(|n| n.runs("app") > 0).count();
+        let data = shown.node("node1").is_some_and(|n| n.runs("db") == 1);
+        match (
+            ready,
+            with_app,
+            data,
+            shown.runs("app"),
+            shown.runs("worker"),
+        ) {
+            (3, 2.., true, 3, 3) => Ok(()),
+            seen => Err(format!(
+                "(ready, nodes with app, db on node1, app, worker) = {seen:?}"
+            )),
+        }
+    })
+    .await;
+    view.screenshot("swarm-view").await;
+    view
+}
+
+/// The node as the view shows it, which must be there.
+fn shown_node<'a>(
+    shown: &'a Shown,
+    name: &str,
+) -> Result<&'a tests::swarm_view::ShownNode, String> {
+    shown
+        .node(name)
+        .ok_or_else(|| format!("no {name} on the page"))
+}
+
 /// A form sent twice is one row, and the page names the node that answered.
 async fn answers_and_says_which_node(launched: &Launched) {
     let _phase = Phase::named("a form lands once, and the page says which node answered");
@@ -160,7 +206,11 @@ fn refuses_to_drain_the_data_node(launched: &Launched) {
 /// node2 drained (its tasks move away) and activated again, then a rolling update across the
 /// nodes through the registry: no request fails (the count returned, for the book, is that
 /// none did).
-async fn drains_and_updates_without_a_failed_request(launched: &Launched, load: &Load) {
+async fn drains_and_updates_without_a_failed_request(
+    launched: &Launched,
+    load: &Load,
+    view: &SwarmView,
+) {
     let _phase = Phase::named("a drain and a rolling update across the nodes fail no request");
     let drained = launched.run_ok(&["drain", "node2"]);
     assert!(drained.contains("Drain"), "{drained}");
@@ -169,7 +219,28 @@ async fn drains_and_updates_without_a_failed_request(launched: &Launched, load: 
         !nodes_of(&after, "app").contains("node2") && !nodes_of(&after, "worker").contains("node2"),
         "nothing runs on the drained node:\n{after}"
     );
+    view.until("node2 drained and empty", VIEW_PATIENCE, |shown| {
+        let node2 = shown_node(shown, "node2")?;
+        match (
+            node2.availability.as_str(),
+            &node2.tasks[..],
+            shown.runs("app"),
+        ) {
+            ("drain", [], 3) => Ok(()),
+            seen => Err(format!("node2 (availability, tasks), app tasks: {seen:?}")),
+        }
+    })
+    .await;
     launched.run_ok(&["activate", "node2"]);
+    view.until(
+        "node2 active again",
+        VIEW_PATIENCE,
+        |shown| match shown_node(shown, "node2")?.availability.as_str() {
+            "active" => Ok(()),
+            other => Err(format!("node2 is {other}")),
+        },
+    )
+    .await;
     load.phase("update");
     launched.assert_updates_to(2).await;
     let failed = load.failed();
@@ -179,8 +250,9 @@ async fn drains_and_updates_without_a_failed_request(launched: &Launched, load: 
     );
 }
 
-/// A node the lab lacks is named as such; node3 killed is marked Down, and the load goes on.
-async fn loses_a_node_and_heals(launched: &Launched, load: &Load) {
+/// A node the lab lacks is named as such; node3 killed is marked Down, on the view too, and
+/// the load goes on.
+async fn loses_a_node_and_heals(launched: &Launched, load: &Load, view: &SwarmView) {
     let _phase = Phase::named("a killed node is marked Down and the survey goes on answering");
     load.phase("lost");
     let missing = launched.run(&["kill-node", "node4"]);
@@ -191,6 +263,13 @@ async fn loses_a_node_and_heals(launched: &Launched, load: &Load) {
     );
     let killed = launched.run_ok(&["kill-node", "node3"]);
     assert!(killed.contains("Down"), "{killed}");
+    view.until("node3 down", VIEW_PATIENCE, |shown| {
+        match shown_node(shown, "node3")?.state.as_str() {
+            "down" => Ok(()),
+            other => Err(format!("node3 is {other}")),
+        }
+    })
+    .await;
     load.until_thanked(40).await;
 }
 

@@ -38,6 +38,8 @@ pub struct Step {
     /// Whether `up --public` can publish the survey on every interface (the others publish
     /// on 127.0.0.1 alone).
     pub public: bool,
+    /// Whether `up --observe` adds the swarm view (`compose/swarm-view.yaml`) to the stack.
+    pub observe: bool,
 }
 
 /// How many nodes a lab may have, and has unless told.
@@ -60,6 +62,7 @@ pub const STEPS: &[Step] = &[
         nodes: None,
         updates: false,
         public: false,
+        observe: false,
     },
     Step {
         number: 2,
@@ -71,6 +74,7 @@ pub const STEPS: &[Step] = &[
         nodes: None,
         updates: false,
         public: false,
+        observe: false,
     },
     Step {
         number: 3,
@@ -82,6 +86,7 @@ pub const STEPS: &[Step] = &[
         nodes: None,
         updates: false,
         public: false,
+        observe: false,
     },
     Step {
         number: 4,
@@ -93,6 +98,7 @@ pub const STEPS: &[Step] = &[
         nodes: None,
         updates: false,
         public: false,
+        observe: false,
     },
     Step {
         number: 5,
@@ -104,6 +110,7 @@ pub const STEPS: &[Step] = &[
         nodes: None,
         updates: false,
         public: false,
+        observe: false,
     },
     Step {
         number: 6,
@@ -115,6 +122,7 @@ pub const STEPS: &[Step] = &[
         nodes: None,
         updates: true,
         public: true,
+        observe: true,
     },
     Step {
         number: 7,
@@ -131,6 +139,7 @@ pub const STEPS: &[Step] = &[
         }),
         updates: true,
         public: true,
+        observe: true,
     },
 ];
 

@@ -5,7 +5,10 @@
 //!   step 02 reads the database's with `PGPASSWORD_FILE`, so that no password is in an
 //!   environment variable or in `docker service inspect`;
 //! - a line at the foot of every page saying which task and which version answered, so that
-//!   a learner sees the proxy spread requests over the replicas and a rolling update happen.
+//!   a learner sees the proxy spread requests over the replicas and a rolling update happen;
+//! - [`view`]: a live page of the swarm, its nodes, tasks and answers (`up --observe`).
+
+pub mod view;
 
 use std::{
     path::{Path, PathBuf},
@@ -22,7 +25,7 @@ use survey::cli::Settings;
 #[command(version)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<StepCommand>,
     #[command(flatten)]
     settings: Settings,
     #[command(flatten)]
@@ -33,8 +36,17 @@ struct Cli {
     swarm: SwarmArgs,
 }
 
+/// Step 05's commands, and the view of the swarm.
+#[derive(Debug, clap::Subcommand)]
+enum StepCommand {
+    #[command(flatten)]
+    Queue(Command),
+    /// Serve a live view of the swarm at /swarm, read through the Docker API's filter.
+    View(view::ViewArgs),
+}
+
 /// The binary: step 05's, with the Redis password read from a secret file and the answering
-/// task shown on every page.
+/// task shown on every page; or the view of the swarm.
 pub fn main() -> ExitCode {
     let Cli {
         command,
@@ -43,6 +55,11 @@ pub fn main() -> ExitCode {
         mut queue,
         swarm,
     } = Cli::parse();
+    let command = match command {
+        Some(StepCommand::View(args)) => return view::run(settings, args),
+        Some(StepCommand::Queue(command)) => Some(command),
+        None => None,
+    };
     if let Some(file) = &swarm.redis_password_file {
         match with_password_file(&queue.redis_url, file) {
             Ok(url) => queue.redis_url = url,

@@ -91,6 +91,7 @@ fn quick_up(port: u16) -> Up {
         nodes: None,
         profile: Profile::Quick,
         public: false,
+        observe: false,
     }
 }
 

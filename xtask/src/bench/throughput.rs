@@ -101,6 +101,7 @@ impl Throughput {
             // The image that ships is the one measured.
             profile: Profile::Release,
             public: false,
+            observe: false,
         };
         copy.up(up)
     }

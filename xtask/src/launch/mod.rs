@@ -209,6 +209,8 @@ pub struct Up {
     pub profile: Profile,
     /// Publish on every interface, not 127.0.0.1 alone (where the step offers it).
     pub public: bool,
+    /// Add the swarm view to the stack (where the step offers it).
+    pub observe: bool,
 }
 
 /// One way of running a step: `docker run`, hand-wired containers, Compose, a Swarm stack.

@@ -24,6 +24,13 @@ pub fn public() -> String {
     )
 }
 
+pub fn observe() -> String {
+    format!(
+        "Add the swarm view ({}): a live page of the nodes, tasks and answers at /swarm, read through a filter of the Docker API",
+        named_where(|s| s.observe)
+    )
+}
+
 pub fn scale() -> String {
     format!(
         "Change the number of workers of a running step ({}): `scale 5`",

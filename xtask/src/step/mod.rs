@@ -43,6 +43,8 @@ enum Action {
         release: bool,
         #[arg(long, help = help::public())]
         public: bool,
+        #[arg(long, help = help::observe())]
+        observe: bool,
     },
     #[command(about = help::scale())]
     Scale {
@@ -134,6 +136,7 @@ impl StepCmd {
                 nodes,
                 release,
                 public,
+                observe,
             } => up(
                 &copy,
                 Up {
@@ -142,6 +145,7 @@ impl StepCmd {
                     nodes,
                     profile: images::Profile::of(release),
                     public,
+                    observe,
                 },
             ),
             Action::Scale { workers } => scale(&copy, workers),
@@ -184,10 +188,17 @@ fn up(copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
     if up.public {
         needs_public(copy)?;
     }
+    if up.observe {
+        needs_observe(copy)?;
+    }
     docker::require_engine(copy.sh)?;
     copy.up(up)?;
     let n = copy.step.number;
-    println!("\nStep {n} is up: http://127.0.0.1:{}", copy.port()?);
+    let port = copy.port()?;
+    println!("\nStep {n} is up: http://127.0.0.1:{port}");
+    if up.observe {
+        println!("The swarm, live: http://127.0.0.1:{port}/swarm");
+    }
     println!(
         "Next: fill in the form, then try `cargo xtask step {n} ps`, `cargo xtask step {n} logs`,"
     );
@@ -275,6 +286,17 @@ fn needs_public(copy: &Instance<'_>) -> anyhow::Result<()> {
             "step {} publishes on 127.0.0.1 only (`--public` is for {})",
             copy.step.number,
             named_where(|s| s.public)
+        );
+    }
+    Ok(())
+}
+
+fn needs_observe(copy: &Instance<'_>) -> anyhow::Result<()> {
+    if !copy.step.observe {
+        bail!(
+            "step {} runs no swarm to observe (`--observe` is for {})",
+            copy.step.number,
+            named_where(|s| s.observe)
         );
     }
     Ok(())

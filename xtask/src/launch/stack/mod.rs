@@ -50,7 +50,8 @@ impl Launcher for Stack {
             redis: images.redis.clone(),
             haproxy: images.haproxy.clone(),
         };
-        deploy(copy, up.port, up.workers, running, &stack_images)?;
+        let layers = Layers::asked(up.observe);
+        deploy(copy, up.port, up.workers, running, &stack_images, layers)?;
         let port = copy.port()?;
         converge::wait_answering(copy, port)?;
         swarm::say_reach(reach, port);
@@ -181,19 +182,41 @@ impl StackImages {
     }
 }
 
+/// The stack files deployed after the step's own: layers a learner can add or leave off.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layers {
+    /// The swarm view and the Docker API's filter it reads through.
+    pub view: bool,
+}
+
+impl Layers {
+    pub fn asked(observe: bool) -> Self {
+        Self { view: observe }
+    }
+
+    fn files(self) -> Vec<&'static str> {
+        self.view.then_some(VIEW_LAYER).into_iter().collect()
+    }
+}
+
+/// The swarm view's layer (`up --observe`).
+const VIEW_LAYER: &str = "compose/swarm-view.yaml";
+
 /// The port the proxy listens on in its container (the stack file's `target`).
 const PROXY_PORT: u16 = 8080;
 
 /// Creates the secrets, deploys the step's stack file with `images`, the survey published on
 /// the node's `port` ([`ANY_PORT`](crate::launch::ANY_PORT): Docker picks), with `workers`
-/// (`None`: the file's number), and waits until every replica is healthy. On a `running`
-/// stack, a changed app image is rolled out, and watched.
+/// (`None`: the file's number) and the `layers` asked for (the ones not asked for are
+/// removed), and waits until every replica is healthy. On a `running` stack, a changed app
+/// image is rolled out, and watched.
 pub(super) fn deploy(
     copy: &Instance<'_>,
     port: u16,
     workers: Option<u32>,
     running: bool,
     images: &StackImages,
+    layers: Layers,
 ) -> anyhow::Result<()> {
     secrets::ensure(copy)?;
     let before = if running {
@@ -202,9 +225,14 @@ pub(super) fn deploy(
         String::new()
     };
     let (sh, file, stack) = (copy.sh, copy.step.compose_file(), &copy.project);
+    let layers: Vec<String> = layers
+        .files()
+        .into_iter()
+        .flat_map(|layer| ["--compose-file".to_owned(), layer.to_owned()])
+        .collect();
     cmd!(
         sh,
-        "docker stack deploy --detach=true --prune --compose-file {file} {stack}"
+        "docker stack deploy --detach=true --prune --compose-file {file} {layers...} {stack}"
     )
     .env("SURVEY_PORT", port.to_string())
     .env("STACK", stack)

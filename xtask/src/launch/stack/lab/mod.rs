@@ -51,7 +51,15 @@ impl Launcher for Lab {
             haproxy: registry.push(&images.haproxy)?,
         };
         on_manager(copy, || {
-            super::deploy(copy, nodes::SURVEY_PORT, up.workers, running, &pulled)
+            let layers = super::Layers::asked(up.observe);
+            super::deploy(
+                copy,
+                nodes::SURVEY_PORT,
+                up.workers,
+                running,
+                &pulled,
+                layers,
+            )
         })?;
         let port = copy.port()?;
         converge::wait_answering(copy, port)?;
