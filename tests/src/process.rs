@@ -40,6 +40,9 @@ pub fn step_binary(package: &str) -> PathBuf {
 pub struct App {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The threads that read its output; each ends when the process has exited and its
+    /// last line is read.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl App {
@@ -55,6 +58,7 @@ impl App {
             .spawn()
             .expect("the step binary starts");
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         for stream in [
             child
                 .stdout
@@ -69,13 +73,17 @@ impl App {
         .flatten()
         {
             let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     lines.lock().expect("log lock").push(line);
                 }
-            });
+            }));
         }
-        Self { child, lines }
+        Self {
+            child,
+            lines,
+            readers,
+        }
     }
 
     /// Everything it printed so far.
@@ -114,19 +122,25 @@ impl App {
         line[start..].trim().to_owned()
     }
 
-    /// Sends `signal` (e.g. "TERM") and waits for the exit, returning the exit code.
+    /// Sends `signal` (e.g. "TERM") and waits for the exit, returning the exit code; then
+    /// everything it printed is in [`Self::output`] (its last lines may still have been on
+    /// their way when it exited).
     pub fn stop_with(&mut self, signal: &str, limit: Duration) -> Option<i32> {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -{signal} failed");
-        crate::wait::until("the app's exit", limit, || {
+        let code = crate::wait::until("the app's exit", limit, || {
             match self.child.try_wait().expect("wait on the app") {
                 Some(status) => Ok(status.code()),
                 None => Err("still running".to_owned()),
             }
-        })
+        });
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        code
     }
 }
 
