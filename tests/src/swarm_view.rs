@@ -163,6 +163,11 @@ pub fn assert_filter_refuses_writes(container: &str) {
         "GET /services/x/logs",
         "GET /nodes/%2e%2e/containers/json",
         "GET /nodes/../containers/json",
+        "GET //containers/json",
+        "GET /v1.45//containers/json",
+        "GET http://docker/containers/json",
+        "GET /NODES",
+        "POST /nodes",
         "HEAD /nodes",
     ];
     for (requests, status) in [(&allowed[..], "200"), (&refused[..], "403")] {
