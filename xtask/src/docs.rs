@@ -162,22 +162,30 @@ pub fn check_commands(sh: &Shell) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The command lines of every ```sh block in `text`: not blank, not a comment, not an include.
+/// The commands of every ```sh block in `text`: not blank, not a comment, not an include, and
+/// a line ending in `\` joined to the next, as the shell would read it.
 fn shell_commands(text: &str) -> Vec<String> {
     let mut commands = Vec::new();
     let mut in_shell = false;
+    let mut pending = String::new();
     for line in text.lines() {
         let trimmed = line.trim();
         if let Some(fence) = trimmed.strip_prefix("```") {
             in_shell = !in_shell && matches!(fence, "sh" | "bash" | "shell" | "console");
             continue;
         }
-        if in_shell
-            && !trimmed.is_empty()
-            && !trimmed.starts_with('#')
-            && !trimmed.starts_with("{{#")
-        {
-            commands.push(trimmed.trim_start_matches("$ ").to_owned());
+        if !in_shell {
+            continue;
+        }
+        if !pending.is_empty() {
+            pending.push(' ');
+        } else if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("{{#") {
+            continue;
+        }
+        pending.push_str(trimmed.trim_start_matches("$ "));
+        match pending.strip_suffix('\\') {
+            Some(head) => pending = head.trim_end().to_owned(),
+            None => commands.push(std::mem::take(&mut pending)),
         }
     }
     commands
@@ -220,6 +228,16 @@ mod tests {
         assert_eq!(
             super::shell_commands(text),
             ["cargo xtask step 3 up", "docker volume ls"]
+        );
+    }
+
+    /// A command split over lines with a trailing backslash is one command.
+    #[test]
+    fn joins_continued_lines() {
+        let text = "```sh\ndocker run \\\n  --rm \\\n  debian\necho hi\n```\n";
+        assert_eq!(
+            super::shell_commands(text),
+            ["docker run --rm debian", "echo hi"]
         );
     }
 
