@@ -120,7 +120,7 @@ fn missing_settings(container: &Container, stack: bool) -> Vec<&'static str> {
 /// (`compose/swarm-view.yaml`) may mount it, and only read-only.
 fn socket_rule(container: &Container) -> Option<&'static str> {
     let host = &container.host;
-    let socket = |source: &str| source.ends_with("docker.sock");
+    let socket = reaches_the_socket;
     let mounts = host["Mounts"].as_array().into_iter().flatten();
     let mounted: Vec<bool> = mounts
         .filter(|m| m["Source"].as_str().is_some_and(socket))
@@ -146,6 +146,16 @@ fn socket_rule(container: &Container) -> Option<&'static str> {
     }
 }
 
+/// Whether a mount's source is the Docker socket, or a folder that holds it (`/`, `/run`,
+/// `/var/run`...): either gives the container the socket.
+fn reaches_the_socket(source: &str) -> bool {
+    let source = source.trim_end_matches('/');
+    source.ends_with("docker.sock")
+        || ["/run/docker.sock", "/var/run/docker.sock"]
+            .iter()
+            .any(|socket| socket.starts_with(&format!("{source}/")))
+}
+
 /// The app's role owns the table it made, and may do nothing a superuser may.
 fn assert_app_role_is_plain(launched: &Launched) {
     let owner = launched.psql("select tableowner from pg_tables where tablename = 'cats'");
@@ -161,4 +171,30 @@ fn assert_app_role_is_plain(launched: &Launched) {
         powers.contains("\n f\n"),
         "survey_app has no special powers:\n{powers}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    /// The socket is reached through itself or any folder above it, and through nothing else.
+    #[test]
+    fn the_socket_is_reached_through_its_folders() {
+        for source in [
+            "/var/run/docker.sock",
+            "/run/docker.sock",
+            "/var/run",
+            "/run/",
+            "/var",
+            "/",
+        ] {
+            assert!(super::reaches_the_socket(source), "{source}");
+        }
+        for source in [
+            "/srv/data",
+            "/var/lib/postgresql",
+            "/running",
+            "survey-06_answers",
+        ] {
+            assert!(!super::reaches_the_socket(source), "{source}");
+        }
+    }
 }

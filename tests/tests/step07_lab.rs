@@ -250,8 +250,8 @@ async fn drains_and_updates_without_a_failed_request(
     );
 }
 
-/// A node the lab lacks is named as such; node3 killed is marked Down, on the view too, and
-/// the load goes on.
+/// A node the lab lacks is named as such; node3 killed is marked Down, on the view too, its
+/// tasks start on the other nodes, and the load goes on.
 async fn loses_a_node_and_heals(launched: &Launched, load: &Load, view: &SwarmView) {
     let _phase = Phase::named("a killed node is marked Down and the survey goes on answering");
     load.phase("lost");
@@ -263,12 +263,17 @@ async fn loses_a_node_and_heals(launched: &Launched, load: &Load, view: &SwarmVi
     );
     let killed = launched.run_ok(&["kill-node", "node3"]);
     assert!(killed.contains("Down"), "{killed}");
-    view.until("node3 down", VIEW_PATIENCE, |shown| {
-        match shown_node(shown, "node3")?.state.as_str() {
-            "down" => Ok(()),
-            other => Err(format!("node3 is {other}")),
-        }
-    })
+    view.until(
+        "node3 down, its tasks started elsewhere",
+        VIEW_PATIENCE,
+        |shown| {
+            let node3 = shown_node(shown, "node3")?;
+            match (node3.state.as_str(), &node3.tasks[..], shown.runs("app")) {
+                ("down", [], 3) => Ok(()),
+                seen => Err(format!("node3 (state, tasks), app tasks: {seen:?}")),
+            }
+        },
+    )
     .await;
     load.until_thanked(40).await;
 }
@@ -292,9 +297,10 @@ async fn down_and_up_keep_the_answers_and_the_nodes(launched: &Launched) {
     );
 }
 
-/// The size of the lab is checked before anything starts, and only step 7 has one.
+/// The size of the lab is checked before anything starts, and only step 7 has one; the swarm
+/// view is refused on a swarm published on every interface, before anything starts too.
 #[test]
-fn a_lab_size_out_of_range_is_refused() {
+fn options_out_of_place_are_refused_before_anything_starts() {
     for (args, expected) in [
         (
             &[
@@ -319,6 +325,18 @@ fn a_lab_size_out_of_range_is_refused() {
                 "survey-test-no-lab",
             ][..],
             "step 3 runs on this machine's engine alone; step 7 runs a lab of nodes",
+        ),
+        (
+            &[
+                "step",
+                "6",
+                "up",
+                "--observe",
+                "--public",
+                "--project",
+                "survey-test-public-view",
+            ][..],
+            "so it runs on a swarm that publishes on 127.0.0.1 only",
         ),
     ] {
         let output = tests::xtask::xtask(args);

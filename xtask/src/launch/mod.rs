@@ -16,6 +16,7 @@ mod labelled;
 mod stack;
 
 pub use compose::configured as compose;
+pub use stack::observe_is_private;
 pub use stack::swarm;
 
 use std::cell::OnceCell;

@@ -190,6 +190,9 @@ fn up(copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
     }
     if up.observe {
         needs_observe(copy)?;
+        if up.public {
+            bail!("{}", crate::launch::observe_is_private());
+        }
     }
     docker::require_engine(copy.sh)?;
     copy.up(up)?;

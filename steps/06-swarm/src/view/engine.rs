@@ -194,18 +194,12 @@ impl Task {
             .filter_map(|a| a.split('/').next()?.parse().ok())
     }
 
-    /// Whether the task is, or is meant to be, running: the ones a page shows on their node.
+    /// Whether the swarm means the task to run: the ones a page shows on their node. A task
+    /// that is being stopped, or whose node went down, is not, even while its last reported
+    /// state still says running.
     pub fn current(&self) -> bool {
-        self.desired_state == "running" || !ended(&self.status.state)
+        matches!(self.desired_state.as_str(), "running" | "ready")
     }
-}
-
-/// A task state that nothing comes after.
-fn ended(state: &str) -> bool {
-    matches!(
-        state,
-        "complete" | "shutdown" | "failed" | "rejected" | "remove" | "orphaned"
-    )
 }
 
 /// An image's version as a person reads it: its tag (the stack names each build by its id),
@@ -246,6 +240,11 @@ mod tests {
             ["10.0.1.5".parse::<IpAddr>().unwrap()]
         );
         assert!(task.current());
+        let stopping = Task {
+            desired_state: "shutdown".into(),
+            ..task
+        };
+        assert!(!stopping.current(), "a task on a node that went down");
         let node: Node = serde_json::from_str(
             r#"{"ID":"n1","Description":{"Hostname":"node1"},"Spec":{"Role":"manager","Availability":"drain"},
                 "Status":{"State":"ready","Addr":"172.18.0.2"},"ManagerStatus":{"Leader":true,"Reachability":"reachable"}}"#,

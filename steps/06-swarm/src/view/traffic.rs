@@ -2,7 +2,7 @@
 //! and whether the proxy finds it healthy), and the queue's numbers from the app's
 //! `/status.json`. Neither needs a password: the view holds no secret.
 
-use std::{collections::HashMap, net::IpAddr};
+use std::{collections::HashMap, net::IpAddr, time::Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -18,24 +18,28 @@ pub struct ProxyServer {
 }
 
 /// The proxy's servers of `backend`, by address, from its statistics page as CSV.
+/// With them, the moment the proxy answered, so that a rate is timed by the counters and not
+/// by the slowest of a round's other reads.
 pub async fn proxy_servers(
     stats_url: &str,
     backend: &str,
-) -> Result<HashMap<IpAddr, ProxyServer>, FetchError> {
+) -> Result<(HashMap<IpAddr, ProxyServer>, Instant), FetchError> {
     let body = get(stats_url).await?;
-    Ok(parse_stats(&String::from_utf8_lossy(&body), backend))
+    let at = Instant::now();
+    Ok((parse_stats(&String::from_utf8_lossy(&body), backend), at))
 }
 
 /// HAProxy's CSV: a header line `# pxname,svname,...` naming the columns, then a line per
 /// frontend, backend and server. Servers of `backend` with no address (an empty slot of a
-/// server template) are left out.
+/// server template) are left out. Requests are counted by `req_tot` (HTTP requests), or by
+/// `stot` (sessions) where a proxy does not report it.
 pub fn parse_stats(csv: &str, backend: &str) -> HashMap<IpAddr, ProxyServer> {
     let mut lines = csv.lines();
     let Some(header) = lines.next().and_then(|h| h.strip_prefix("# ")) else {
         return HashMap::new();
     };
     let column = |name: &str| header.split(',').position(|c| c == name);
-    let (Some(px), Some(sv), Some(status), Some(total), Some(addr)) = (
+    let (Some(px), Some(sv), Some(status), Some(sessions), Some(addr)) = (
         column("pxname"),
         column("svname"),
         column("status"),
@@ -44,6 +48,7 @@ pub fn parse_stats(csv: &str, backend: &str) -> HashMap<IpAddr, ProxyServer> {
     ) else {
         return HashMap::new();
     };
+    let requests = column("req_tot");
     lines
         .filter_map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
@@ -54,7 +59,10 @@ pub fn parse_stats(csv: &str, backend: &str) -> HashMap<IpAddr, ProxyServer> {
             let ip: IpAddr = field(addr).rsplit_once(':')?.0.parse().ok()?;
             let server = ProxyServer {
                 status: field(status).to_owned(),
-                requests: field(total).parse().unwrap_or_default(),
+                requests: requests
+                    .and_then(|i| field(i).parse().ok())
+                    .or_else(|| field(sessions).parse().ok())
+                    .unwrap_or_default(),
             };
             Some((ip, server))
         })
@@ -105,5 +113,9 @@ mod tests {
         let up = &servers[&"10.0.1.5".parse().unwrap()];
         assert_eq!((up.status.as_str(), up.requests), ("UP", 70));
         assert!(super::parse_stats("not a csv", "app").is_empty());
+        let with_requests = "# pxname,svname,stot,req_tot,status,addr,\n\
+                             app,app1,2,70,UP,10.0.1.5:5000,\n";
+        let servers = super::parse_stats(with_requests, "app");
+        assert_eq!(servers[&"10.0.1.5".parse().unwrap()].requests, 70);
     }
 }

@@ -25,7 +25,11 @@ pub async fn look(args: ViewArgs, pictures: tokio::sync::watch::Sender<Rendered>
     let mut memory = Memory::default();
     loop {
         let round = Instant::now();
-        let picture = memory.look(&args).await;
+        // A round can take as long as a read's timeout: a stop is heard during it too.
+        let picture = tokio::select! {
+            picture = memory.look(&args) => picture,
+            () = &mut stop => return,
+        };
         pictures.send_if_modified(|shown| {
             let changed = shown.picture != picture;
             if changed {
@@ -68,7 +72,7 @@ impl Memory {
             }),
         }
         let served = match proxy {
-            Ok(now) => self.rates(now),
+            Ok((now, at)) => self.rates(now, at),
             Err(err) => {
                 blind_spots.push(format!(
                     "Cannot read the proxy's counters ({err}): no requests per task."
@@ -95,8 +99,7 @@ impl Memory {
     }
 
     /// Requests per second of each server since the last look (none at the first).
-    fn rates(&mut self, now: HashMap<IpAddr, ProxyServer>) -> HashMap<IpAddr, Served> {
-        let at = Instant::now();
+    fn rates(&mut self, now: HashMap<IpAddr, ProxyServer>, at: Instant) -> HashMap<IpAddr, Served> {
         let before = self.counters.take();
         let served = now
             .iter()

@@ -50,7 +50,7 @@ impl Launcher for Stack {
             redis: images.redis.clone(),
             haproxy: images.haproxy.clone(),
         };
-        let layers = Layers::asked(up.observe);
+        let layers = Layers::asked(up.observe, reach)?;
         deploy(copy, up.port, up.workers, running, &stack_images, layers)?;
         let port = copy.port()?;
         converge::wait_answering(copy, port)?;
@@ -190,13 +190,26 @@ pub(super) struct Layers {
 }
 
 impl Layers {
-    pub fn asked(observe: bool) -> Self {
-        Self { view: observe }
+    /// The layers `up` asks for, on a swarm that publishes as `reach` says. The view shows
+    /// the swarm's nodes, their addresses and every service to whoever opens it: it is for
+    /// this machine alone.
+    pub fn asked(observe: bool, reach: Reach) -> anyhow::Result<Self> {
+        if observe && reach == Reach::Public {
+            bail!("{}", observe_is_private());
+        }
+        Ok(Self { view: observe })
     }
 
     fn files(self) -> Vec<&'static str> {
         self.view.then_some(VIEW_LAYER).into_iter().collect()
     }
+}
+
+/// Why `--observe` is refused on a swarm that publishes on every interface.
+pub fn observe_is_private() -> &'static str {
+    "the swarm view (`--observe`) shows the swarm's nodes, their addresses and every service to whoever opens it, \
+     so it runs on a swarm that publishes on 127.0.0.1 only, and this one publishes on every interface (`--public`): \
+     leave off `--observe`, or `down --volumes` (it deletes the answers) and `up --observe` without `--public`"
 }
 
 /// The swarm view's layer (`up --observe`).

@@ -51,7 +51,7 @@ impl Launcher for Lab {
             haproxy: registry.push(&images.haproxy)?,
         };
         on_manager(copy, || {
-            let layers = super::Layers::asked(up.observe);
+            let layers = super::Layers::asked(up.observe, super::Reach::asked(up.public))?;
             super::deploy(
                 copy,
                 nodes::SURVEY_PORT,
