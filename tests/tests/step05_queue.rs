@@ -71,8 +71,28 @@ async fn shares_a_burst_among_the_workers(launched: &Launched) {
         workers > 1
     );
     insta::assert_snapshot!("three_workers", summary);
+    assert_app_counted(launched, accepted).await;
     launched.assert_wide_answer_kept().await;
     launched.assert_resend_kept_once().await;
+}
+
+/// The app's `/metrics` counts every answer it accepted, once as a POST thanked and once
+/// as an answer queued, and the drained queue as empty.
+async fn assert_app_counted(launched: &Launched, accepted: usize) {
+    let metrics = tests::http::Remote::new(launched.base())
+        .get_text("/metrics")
+        .await;
+    for line in [
+        format!("survey_answers_accepted_total {accepted}"),
+        format!(r#"survey_http_requests_total{{route="/",method="POST",status="303"}} {accepted}"#),
+        "survey_queue_waiting 0".to_owned(),
+        "survey_queue_pending 0".to_owned(),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "the app's metrics say `{line}`:\n{metrics}"
+        );
+    }
 }
 
 /// An entry Postgres refuses (a name longer than the table allows), slipped onto the stream

@@ -9,9 +9,11 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use step_05_queue::{
+    metrics::WorkerMetrics,
     queue::{DEAD_LETTERS, GROUP, QueueArgs, STREAM},
     worker::{Worker, WorkerArgs},
 };
+use survey::metrics::Registry;
 use tests::{cluster::TempCluster, redis::TempRedis};
 use tokio::sync::oneshot;
 
@@ -62,11 +64,41 @@ impl Servers {
         run(worker)
     }
 
+    /// Like `worker`, counting in a registry of its own; the returned registry is what its
+    /// `/metrics` would serve.
+    async fn counted_worker(
+        &self,
+        name: &str,
+        args: WorkerArgs,
+    ) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>, Registry) {
+        let mut registry = survey::metrics::registry();
+        let metrics = WorkerMetrics::register(&mut registry);
+        let args = WorkerArgs {
+            worker_name: Some(name.into()),
+            ..args
+        };
+        let worker =
+            Worker::new(self.connection().await, self.pool.clone(), args).counting_in(metrics);
+        let (stop, task) = run(worker);
+        (stop, task, registry)
+    }
+
     async fn rows(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM cats")
             .fetch_one(&self.pool)
             .await
             .expect("count")
+    }
+}
+
+/// Fails unless `registry`'s metrics hold each of `lines`.
+fn assert_counted(registry: &Registry, lines: &[&str]) {
+    let text = survey::metrics::text(registry).expect("the metrics as text");
+    for line in lines {
+        assert!(
+            text.lines().any(|l| l == *line),
+            "the metrics say `{line}`:\n{text}"
+        );
     }
 }
 
@@ -141,7 +173,7 @@ async fn acknowledges_exactly_what_it_stored_or_dead_lettered() {
     let too_long = "x".repeat(100);
     xadd(&mut redis, STREAM, &answer(&too_long)).await;
 
-    let (stop, task) = servers.worker("w1", WorkerArgs::default()).await;
+    let (stop, task, registry) = servers.counted_worker("w1", WorkerArgs::default()).await;
     eventually(Duration::from_secs(20), "2 dead letters", || {
         let mut redis = redis.clone();
         async move { xlen(&mut redis, DEAD_LETTERS).await == 2 }
@@ -162,6 +194,16 @@ async fn acknowledges_exactly_what_it_stored_or_dead_lettered() {
         .await
         .expect("XPENDING");
     assert_eq!(pending.count(), 0, "nothing left pending");
+    // One batch of all five, three rows made, two dead letters, nothing claimed.
+    assert_counted(
+        &registry,
+        &[
+            "survey_batch_size_count 1",
+            "survey_answers_stored_total 3",
+            "survey_dead_lettered_total 2",
+            "survey_claimed_total 0",
+        ],
+    );
     assert_dead_letters_whole(&mut redis, &too_long).await;
     assert_replay_is_idempotent(&servers, &mut redis).await;
 }
@@ -357,8 +399,8 @@ async fn stores_what_a_dead_worker_left_pending() {
         .query_async(&mut redis)
         .await
         .expect("XREADGROUP");
-    let (stop, task) = servers
-        .worker(
+    let (stop, task, registry) = servers
+        .counted_worker(
             "w1",
             WorkerArgs {
                 claim_idle_ms: 200,
@@ -395,6 +437,16 @@ async fn stores_what_a_dead_worker_left_pending() {
     .await;
     let _ = stop.send(());
     task.await.expect("the worker stops");
+    // Each of the three claimed once, at its second delivery (the dead worker had the first).
+    assert_counted(
+        &registry,
+        &[
+            "survey_claimed_total 3",
+            "survey_deliveries_count 3",
+            "survey_deliveries_sum 6.0",
+            "survey_answers_stored_total 3",
+        ],
+    );
 }
 
 /// Redis full (at its `maxmemory`, with `noeviction`, as the stacks run it) refuses every

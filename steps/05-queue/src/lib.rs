@@ -6,8 +6,10 @@
 //! - [`worker`]: the workers' side, consumer group, batches, acknowledgements, dead letters.
 //! - [`status`]: a page to watch the pool share the work.
 //! - [`dead_letters`]: what the workers could not store, listed and replayed.
+//! - [`metrics`]: what the app and each worker count, at `/metrics` for Prometheus.
 
 pub mod dead_letters;
+pub mod metrics;
 pub mod queue;
 pub mod scripts;
 pub mod status;
@@ -52,8 +54,13 @@ pub async fn open_app(db: DbArgs, queue: QueueArgs) -> Result<Router, BoxError> 
     let pool = connect(db.connect_options()?, db.patience()).await?;
     migrator().run(&pool).await?;
     let redis = queue.connect(db.patience()).await?;
-    let store = QueueStore::new(redis, pool);
-    Ok(survey::app(store.clone()).merge(status::routes(store)))
+    let mut registry = survey::metrics::registry();
+    let requests = survey::metrics::Requests::register(&mut registry);
+    let counted = metrics::AppMetrics::register(&mut registry);
+    let store = QueueStore::new(redis, pool).counting(counted.accepted.clone());
+    let scrape = metrics::app_routes(store.clone(), counted, Arc::new(registry));
+    let app = survey::app(store.clone()).merge(status::routes(store));
+    Ok(requests.count(app).merge(scrape))
 }
 
 /// What the step's one binary can do: the app and the worker are one image.
@@ -120,14 +127,18 @@ pub async fn run_worker(
     survey::cli::init_logging(settings.log_format);
     let progress = Arc::new(AtomicU64::new(now_ms()));
     let held_back = Arc::new(AtomicBool::new(false));
-    let routes = health_routes(progress.clone(), held_back.clone());
+    let mut registry = survey::metrics::registry();
+    let counted = metrics::WorkerMetrics::register(&mut registry);
+    let routes = health_routes(progress.clone(), held_back.clone())
+        .merge(metrics::worker_routes(Arc::new(registry)));
     let health = survey::serve::serve(settings.listen_addr(), routes);
     let work = async {
         let opened = async {
             let pool = connect_patiently(&db).await?;
             let redis = queue.connect(db.patience()).await?;
-            let worker =
-                Worker::new(redis, pool, args).reporting_to(progress.clone(), held_back.clone());
+            let worker = Worker::new(redis, pool, args)
+                .reporting_to(progress.clone(), held_back.clone())
+                .counting_in(counted.clone());
             Ok::<_, BoxError>(worker)
         };
         tokio::pin!(opened);

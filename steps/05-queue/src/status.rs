@@ -61,6 +61,40 @@ async fn json(State(store): State<QueueStore>) -> Result<Json<Status>, AppError>
 
 /// Reads the numbers from Redis and Postgres.
 pub async fn read(store: &QueueStore) -> Result<Status, StoreError> {
+    let queue = queue(store).await?;
+    let rows_stored: i64 = sqlx::query_scalar("SELECT count(*) FROM cats")
+        .fetch_one(store.pool())
+        .await
+        .map_err(|err| StoreError::new("counting rows", err))?;
+    let per_worker: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT stored_by, count(*) FROM cats WHERE stored_by IS NOT NULL GROUP BY stored_by ORDER BY stored_by",
+    )
+    .fetch_all(store.pool())
+    .await
+    .map_err(|err| StoreError::new("counting rows per worker", err))?;
+    Ok(Status {
+        waiting: queue.waiting,
+        pending: queue.pending,
+        dead_letters: queue.dead_letters,
+        held_back: usize::try_from(queue.dead_letters).unwrap_or(usize::MAX) >= DEAD_LETTERS_MAX,
+        rows_stored,
+        rows_per_worker: per_worker
+            .into_iter()
+            .map(|(worker, rows)| WorkerRows { worker, rows })
+            .collect(),
+    })
+}
+
+/// The queue as Redis holds it: what Postgres being away does not keep from being read.
+#[derive(Debug, Clone, Copy)]
+pub struct Queue {
+    pub waiting: u64,
+    pub pending: u64,
+    pub dead_letters: u64,
+}
+
+/// Reads the queue's numbers from Redis alone.
+pub async fn queue(store: &QueueStore) -> Result<Queue, StoreError> {
     let mut redis = store.redis();
     // The workers delete what they acknowledge, so the stream holds only unstored answers.
     let (length, pending_summary, dead): (u64, redis::Value, u64) = redis::pipe()
@@ -81,25 +115,9 @@ pub async fn read(store: &QueueStore) -> Result<Status, StoreError> {
         },
         _ => 0,
     };
-    let rows_stored: i64 = sqlx::query_scalar("SELECT count(*) FROM cats")
-        .fetch_one(store.pool())
-        .await
-        .map_err(|err| StoreError::new("counting rows", err))?;
-    let per_worker: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT stored_by, count(*) FROM cats WHERE stored_by IS NOT NULL GROUP BY stored_by ORDER BY stored_by",
-    )
-    .fetch_all(store.pool())
-    .await
-    .map_err(|err| StoreError::new("counting rows per worker", err))?;
-    Ok(Status {
+    Ok(Queue {
         waiting: length.saturating_sub(pending),
         pending,
         dead_letters: dead,
-        held_back: usize::try_from(dead).unwrap_or(usize::MAX) >= DEAD_LETTERS_MAX,
-        rows_stored,
-        rows_per_worker: per_worker
-            .into_iter()
-            .map(|(worker, rows)| WorkerRows { worker, rows })
-            .collect(),
     })
 }

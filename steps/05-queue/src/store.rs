@@ -1,6 +1,7 @@
 //! The app's side: accepting an answer means appending it to the stream. The visitor is
 //! thanked when Redis has it on disk (appendfsync always), not when it is in Postgres.
 
+use prometheus_client::metrics::counter::Counter;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use step_02_network::store::read_page;
@@ -18,6 +19,8 @@ pub const PAGE_QUERY: &str = "SELECT name, coat, donut FROM cats \
 pub struct QueueStore {
     redis: ConnectionManager,
     pool: PgPool,
+    /// Answers put on the queue, for `/metrics`.
+    accepted: Counter,
 }
 
 impl std::fmt::Debug for QueueStore {
@@ -28,7 +31,17 @@ impl std::fmt::Debug for QueueStore {
 
 impl QueueStore {
     pub fn new(redis: ConnectionManager, pool: PgPool) -> Self {
-        Self { redis, pool }
+        Self {
+            redis,
+            pool,
+            accepted: Counter::default(),
+        }
+    }
+
+    /// Counts each answer it puts on the queue in `accepted` (a metric registered by the
+    /// caller).
+    pub fn counting(self, accepted: Counter) -> Self {
+        Self { accepted, ..self }
     }
 
     /// The Redis connection, for the status page.
@@ -66,6 +79,7 @@ impl Store for QueueStore {
             .query_async(&mut self.redis.clone())
             .await
             .map_err(queue_error)?;
+        self.accepted.inc();
         Ok(Kept::Yes)
     }
 

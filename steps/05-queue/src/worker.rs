@@ -44,6 +44,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
+    metrics::WorkerMetrics,
     queue::{
         ALIVE_PREFIX, DEAD_LETTERS, DEAD_LETTERS_MAX, GROUP, STREAM, ensure_group, now_millis, text,
     },
@@ -109,6 +110,8 @@ pub struct Worker {
     last_alive_ms: u64,
     /// Whether it takes no new entries, the dead letters being at their cap.
     held_back: Arc<AtomicBool>,
+    /// What it counts for `/metrics`.
+    metrics: WorkerMetrics,
 }
 
 impl std::fmt::Debug for Worker {
@@ -131,7 +134,14 @@ impl Worker {
             progress: Arc::new(AtomicU64::new(now_ms())),
             last_alive_ms: 0,
             held_back: Arc::new(AtomicBool::new(false)),
+            metrics: WorkerMetrics::default(),
         }
+    }
+
+    /// Makes the worker count what it does in `metrics` (registered by the caller, served
+    /// beside the health check).
+    pub fn counting_in(self, metrics: WorkerMetrics) -> Self {
+        Self { metrics, ..self }
     }
 
     /// Whether the worker takes no new entries because the dead letters are at their cap
@@ -194,6 +204,7 @@ impl Worker {
             if batch.is_empty() {
                 continue;
             }
+            self.metrics.batch_sizes.observe(batch.len() as f64);
             // From here on the batch is finished even if SIGTERM arrives meanwhile, unless
             // Postgres stays down: then the entries stay pending for another worker.
             if !self.store(&batch, &mut shutdown).await {
@@ -228,6 +239,7 @@ impl Worker {
                 count = claimed.claimed.len(),
                 "claimed entries another worker left pending"
             );
+            self.metrics.claimed.inc_by(claimed.claimed.len() as u64);
             return self.dead_letter_redelivered(claimed.claimed).await;
         }
         if self.dead_letters_full().await? {
@@ -303,6 +315,9 @@ impl Worker {
             .into_iter()
             .map(|p| (p.id, p.times_delivered))
             .collect();
+        for times in deliveries.values() {
+            self.metrics.deliveries.observe(*times as f64);
+        }
         let (dead, alive): (Vec<StreamId>, Vec<StreamId>) = entries
             .into_iter()
             .partition(|e| deliveries.get(&e.id).copied().unwrap_or(0) > self.args.max_deliveries);
@@ -334,8 +349,9 @@ impl Worker {
             .until_postgres_answers(&ids, shutdown, insert_all)
             .await
         {
-            Some(Ok(others)) => {
-                tracing::info!(received = entries.len(), "batch stored");
+            Some(Ok((rows, others))) => {
+                tracing::info!(received = entries.len(), rows, "batch stored");
+                self.metrics.stored.inc_by(rows);
                 let stored = self.dead_letter_others(ids, &others, batch).await;
                 (stored, true)
             }
@@ -386,7 +402,8 @@ impl Worker {
                 .until_postgres_answers(&ids, shutdown, insert_one)
                 .await
             {
-                Some(Ok(others)) => {
+                Some(Ok((rows, others))) => {
+                    self.metrics.stored.inc_by(rows);
                     let ids = vec![entry.stream_id.clone()];
                     stored.extend(self.dead_letter_others(ids, &others, batch).await);
                 }
@@ -572,6 +589,7 @@ impl Worker {
             (GROUP, &entry.id, &fields),
         )
         .await?;
+        self.metrics.dead_lettered.inc();
         let length = usize::try_from(length).unwrap_or_default();
         if length >= DEAD_LETTERS_MAX * 9 / 10 {
             tracing::warn!(
@@ -585,13 +603,13 @@ impl Worker {
 
 // ANCHOR: insert
 /// One INSERT for the whole batch; an entry whose id is already a row changes nothing.
-/// Returns the entries that were not stored because their id holds another answer (a form
-/// sent again with a new one), each with why.
+/// Returns how many rows it made, and the entries that were not stored because their id
+/// holds another answer (a form sent again with a new one), each with why.
 async fn insert(
     pool: &PgPool,
     entries: &[Entry],
     worker: &str,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+) -> Result<(u64, Vec<(String, String)>), sqlx::Error> {
     let ids: Vec<Uuid> = entries.iter().map(|e| e.id).collect();
     let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
     let coats: Vec<&str> = entries.iter().map(|e| e.coat.as_str()).collect();
@@ -614,6 +632,7 @@ async fn insert(
     .await?;
     // To compare with what the row holds: entries that made no row, and any whose id is in
     // the batch more than once (only one of those made the row).
+    let rows = inserted.len() as u64;
     let inserted: HashSet<Uuid> = inserted.into_iter().collect();
     let mut seen: HashMap<Uuid, usize> = HashMap::new();
     for entry in entries {
@@ -624,9 +643,9 @@ async fn insert(
         .filter(|e| !inserted.contains(&e.id) || seen.get(&e.id).is_some_and(|n| *n > 1))
         .collect();
     if others.is_empty() {
-        return Ok(Vec::new());
+        return Ok((rows, Vec::new()));
     }
-    other_answers(pool, &others).await
+    Ok((rows, other_answers(pool, &others).await?))
 }
 // ANCHOR_END: insert
 

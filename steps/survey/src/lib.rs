@@ -10,6 +10,7 @@ pub mod error;
 pub mod form;
 pub mod healthcheck;
 pub mod key;
+pub mod metrics;
 pub mod pages;
 pub mod routes;
 pub mod serve;
