@@ -12,6 +12,7 @@ pub mod load;
 pub mod outside;
 pub mod phase;
 pub mod process;
+pub mod prometheus;
 pub mod psql;
 pub mod redis;
 pub mod swarm_view;

@@ -43,13 +43,14 @@ pub enum Names {
 }
 
 /// The variables that name the images a step runs; unset in [`Names::Official`].
-const IMAGE_VARIABLES: [&str; 6] = [
+const IMAGE_VARIABLES: [&str; 7] = [
     "BUILDER_IMAGE",
     "POSTGRES_IMAGE",
     "REDIS_IMAGE",
     "HAPROXY_IMAGE",
     "DIND_IMAGE",
     "REGISTRY_IMAGE",
+    "PROMETHEUS_IMAGE",
 ];
 
 /// The official names [`Names::Official`] needs, checked once per test process: fails, saying
@@ -64,6 +65,7 @@ fn require_official_names() {
             "haproxy:2.6",
             "docker:26-dind",
             "registry:2",
+            "prom/prometheus:v2.42.0",
         ];
         let missing: Vec<&str> = official
             .into_iter()
@@ -569,6 +571,10 @@ pub const AS_ONLINE: &[(&str, &str)] = &[
     (r"survey-offline/haproxy:2\.6\b", "haproxy:2.6"),
     (r"survey-offline/dind:26\b", "docker:26-dind"),
     (r"survey-offline/registry:2\b", "registry:2"),
+    (
+        r"survey-offline/prometheus:2\.42\b",
+        "prom/prometheus:v2.42.0",
+    ),
     (r"\b26\.\d+\.\d+(\+dfsg\d*)?\b", "[engine version]"),
 ];
 

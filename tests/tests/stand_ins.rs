@@ -376,3 +376,90 @@ fn dind_image_is_the_official_twin() {
         assert!(certs.contains(file), "the client's {file} is made: {certs}");
     }
 }
+
+/// Prometheus: the stack's configuration passes `promtool` where the official image reads
+/// it; it runs as nobody; started as `compose/swarm-view.yaml` starts it (its data in a
+/// tmpfs, its pages under /prometheus/), it scrapes what its configuration names and answers
+/// queries; and it listens on every interface of its container, to anyone, as the official
+/// image does: the layer keeps it behind the stack's proxy, which publishes on loopback.
+#[tokio::test]
+async fn prometheus_image_is_the_official_twin() {
+    let prometheus = image("PROMETHEUS_IMAGE");
+    let config = tests::xtask::workspace_root().join("compose/swarm-view/prometheus.yml");
+    let mount = |source: &std::path::Path| {
+        format!(
+            "type=bind,source={},target=/etc/prometheus/prometheus.yml,readonly",
+            source.display()
+        )
+    };
+    let checked = docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        &mount(&config),
+        "--entrypoint",
+        "promtool",
+        &prometheus,
+        "check",
+        "config",
+        "/etc/prometheus/prometheus.yml",
+    ]);
+    assert!(
+        checked.status.success() && text(&checked).contains("SUCCESS"),
+        "the stack's configuration: {}",
+        text(&checked)
+    );
+    let user = ok(&["run", "--rm", "--entrypoint", "id", &prometheus, "-u"]);
+    assert_eq!(user, "65534", "prometheus runs as nobody");
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let itself = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &itself,
+        "global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: itself\n    metrics_path: /prometheus/metrics\n    static_configs: [{ targets: [\"localhost:9090\"] }]\n",
+    )
+    .expect("write a configuration");
+    let mut made = Made::default();
+    let server = name("prometheus");
+    made.containers.push(server.clone());
+    ok(&[
+        "run",
+        "--detach",
+        "--name",
+        &server,
+        "--read-only",
+        "--mount",
+        &mount(&itself),
+        "--mount",
+        "type=tmpfs,target=/prometheus/data",
+        "--publish",
+        "127.0.0.1::9090",
+        &prometheus,
+        "--config.file=/etc/prometheus/prometheus.yml",
+        "--storage.tsdb.path=/prometheus/data",
+        "--web.external-url=/prometheus/",
+    ]);
+    let published = ok(&["port", &server, "9090/tcp"]);
+    let port = published.lines().next().and_then(|l| l.rsplit(':').next());
+    let api = tests::prometheus::Prometheus::at(format!(
+        "http://127.0.0.1:{}/prometheus",
+        port.unwrap_or_else(|| panic!("a published port: {published}"))
+    ));
+    tests::wait::until_async("itself scraped, up", Duration::from_secs(60), || async {
+        match api.value("up{job=\"itself\"}").await? {
+            Some(1.0) => Ok(()),
+            other => Err(format!(
+                "up is {other:?}; logs:\n{}",
+                text(&docker(&["logs", &server]))
+            )),
+        }
+    })
+    .await;
+    let listening = ok(&["exec", &server, "cat", "/proc/net/tcp", "/proc/net/tcp6"]);
+    // 9090 is 2382 in hexadecimal; the address, all zeros, is every interface.
+    let everywhere = listening.lines().any(|line| {
+        let local = line.split_whitespace().nth(1).unwrap_or_default();
+        local.ends_with(":2382") && local.trim_end_matches(":2382").chars().all(|c| c == '0')
+    });
+    assert!(everywhere, "it listens on every interface:\n{listening}");
+}

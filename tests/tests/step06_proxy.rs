@@ -2,6 +2,7 @@
 //! own that takes each request and closes without an answer: it counts how often the proxy
 //! sends a request. A POST that carries its form's key may be sent again (the key makes it one
 //! row); one without a key must not, or one visitor's answer could be stored twice.
+//! And the tasks' metrics never reach a visitor.
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -42,8 +43,8 @@ fn hanging_up_server() -> (u16, Arc<AtomicUsize>) {
 
 /// The stack's HAProxy configuration, with the test's ports instead of Swarm's names: it
 /// listens on 127.0.0.1 and sends to the one server above, unchecked (a check would count).
-/// The swarm view's backend and the statistics page are left out: they are not the path of
-/// a form.
+/// The backends of the `--observe` layer and the statistics page are left out: they are not
+/// the path of a form.
 fn configuration(front: u16, back: u16) -> String {
     let stack = std::fs::read_to_string(
         tests::xtask::workspace_root().join("compose/06-swarm/haproxy.cfg"),
@@ -57,8 +58,11 @@ fn configuration(front: u16, back: u16) -> String {
             if !line.starts_with([' ', '#']) && !line.is_empty() {
                 (*line).clone_into(&mut section);
             }
-            !matches!(section.as_str(), "backend view" | "frontend stats")
-                && !line.trim_start().starts_with("use_backend view ")
+            let layer = ["use_backend view ", "use_backend prometheus "];
+            !matches!(
+                section.as_str(),
+                "backend view" | "backend prometheus" | "frontend stats"
+            ) && !layer.iter().any(|l| line.trim_start().starts_with(l))
         })
         .filter_map(|line| match line.trim_start() {
             "bind :8080" => {
@@ -173,4 +177,23 @@ async fn only_a_keyed_post_is_sent_again() {
         4,
         "a keyed POST is sent again, three times (`retries 3`)"
     );
+}
+
+/// A task's metrics are not the visitors': the proxy answers 404 to `/metrics` itself, and
+/// the app never sees the request.
+#[tokio::test]
+async fn metrics_are_not_served_to_visitors() {
+    let (back, seen) = hanging_up_server();
+    let front = free_port();
+    let _proxy = Proxy::start(front, back);
+    let client = reqwest::Client::new();
+    for path in ["/metrics", "/metrics/", "/metrics?format=text"] {
+        let response = client
+            .get(format!("http://127.0.0.1:{front}{path}"))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), 0, "the app saw none of them");
 }

@@ -4,7 +4,8 @@
 //! version, rolls out a broken one (which Swarm rolls back), takes Postgres away for three
 //! minutes, and kills an app and a worker task. Every request is counted and every thanked answer looked up in Postgres. Then a
 //! plain `down` and `up` again: every answer is still there. On the way, `up --observe` adds
-//! the swarm view, which a browser watches, and a plain `up` takes it away again.
+//! the swarm view, which a browser watches, and Prometheus, which counts what every task did;
+//! a plain `up` takes them away again.
 
 use std::time::Duration;
 
@@ -181,6 +182,7 @@ async fn observes_the_swarm(launched: &Launched) {
     })
     .await;
     launched.run_ok(&["scale", "3"]);
+    tests::prometheus::assert_counts_every_task(launched, 3, 3).await;
     view.close().await;
     launched.up_again(&[]);
     // The view's task stops a moment after its service is removed, and the proxy's health

@@ -88,6 +88,10 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     let view = shows_the_nodes_and_their_tasks(&launched).await;
     launched.assert_exercises_hold();
     answers_and_says_which_node(&launched).await;
+    {
+        let _phase = Phase::named("Prometheus finds and scrapes the tasks on every node");
+        tests::prometheus::assert_counts_every_task(&launched, 3, 3).await;
+    }
     refuses_to_drain_the_data_node(&launched);
     let load = Load::start(launched.base(), "drain");
     load.until_thanked(40).await;

@@ -43,7 +43,7 @@ impl Test {
                 .iter()
                 .map(|s| s.dockerfile())
                 .chain(
-                    ["haproxy", "postgres", "redis", "rust-builder"]
+                    ["haproxy", "postgres", "prometheus", "redis", "rust-builder"]
                         .map(|i| format!("images/{i}/Dockerfile")),
                 )
                 .collect();
@@ -152,6 +152,7 @@ fn prepare_docker(sh: &Shell, steps: &[crate::catalogue::Step]) -> anyhow::Resul
     };
     let images = crate::images::ensure(sh, fetch)?;
     let lab = crate::images::ensure_lab(sh, fetch)?;
+    let observe = crate::images::ensure_observe(sh, fetch)?;
     for step in steps {
         crate::images::build_app(
             sh,
@@ -165,11 +166,12 @@ fn prepare_docker(sh: &Shell, steps: &[crate::catalogue::Step]) -> anyhow::Resul
         .vars()
         .into_iter()
         .chain(lab.vars())
+        .chain(observe.vars())
         .map(|(name, image)| (name, image.to_owned()))
         .collect();
     Ok(Prepared {
         vars,
-        _official_names: crate::images::OfficialNames::tag(sh, &images, &lab)?,
+        _official_names: crate::images::OfficialNames::tag(sh, &images, &lab, &observe)?,
     })
 }
 

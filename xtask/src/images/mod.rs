@@ -36,6 +36,10 @@ const OFFICIAL_DIND: &str = "docker:26-dind";
 const OFFICIAL_REGISTRY: &str = "registry:2";
 const OFFLINE_DIND: &str = "survey-offline/dind:26";
 const OFFLINE_REGISTRY: &str = "survey-offline/registry:2";
+/// The `--observe` layer's Prometheus: 2.42, the version Debian bookworm has, so that the
+/// stand-in is the official image's twin.
+const OFFICIAL_PROMETHEUS: &str = "prom/prometheus:v2.42.0";
+const OFFLINE_PROMETHEUS: &str = "survey-offline/prometheus:2.42";
 
 /// Make sure every image the steps need exists (pulled, or built offline).
 #[derive(Debug, clap::Args)]
@@ -278,6 +282,37 @@ pub fn ensure_lab(sh: &Shell, fetch: Fetch) -> anyhow::Result<LabImages> {
             OFFLINE_REGISTRY,
         )?,
     })
+}
+
+/// The images of the `--observe` layer, beyond the step's own.
+#[derive(Debug, Clone)]
+pub struct ObserveImages {
+    pub prometheus: String,
+}
+
+impl ObserveImages {
+    /// The variables that name them, which [`ensure_observe`] reads, for a command's own
+    /// environment.
+    pub fn vars(&self) -> [(&'static str, &str); 1] {
+        [("PROMETHEUS_IMAGE", &self.prometheus)]
+    }
+}
+
+/// Finds or makes the `--observe` layer's images (only a stack with that layer needs them;
+/// PROMETHEUS_IMAGE wins when set).
+pub fn ensure_observe(sh: &Shell, fetch: Fetch) -> anyhow::Result<ObserveImages> {
+    let prometheus = match std::env::var("PROMETHEUS_IMAGE") {
+        Ok(image) => image,
+        Err(_) => official_or(
+            sh,
+            &LocalImages::list(sh)?,
+            fetch,
+            OFFICIAL_PROMETHEUS,
+            OFFLINE_PROMETHEUS,
+            |sh| build_stand_in(sh, fetch.rebuild_base, "prometheus", OFFLINE_PROMETHEUS),
+        )?,
+    };
+    Ok(ObserveImages { prometheus })
 }
 
 /// The official image if it is here or can be pulled; else the stand-in, which `build`

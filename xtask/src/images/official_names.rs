@@ -5,7 +5,7 @@ use xshell::{Shell, cmd};
 
 use super::{
     Images, LabImages, LocalImages, OFFICIAL_BUILDER, OFFICIAL_DIND, OFFICIAL_HAPROXY,
-    OFFICIAL_POSTGRES, OFFICIAL_REDIS, OFFICIAL_REGISTRY,
+    OFFICIAL_POSTGRES, OFFICIAL_PROMETHEUS, OFFICIAL_REDIS, OFFICIAL_REGISTRY, ObserveImages,
 };
 
 /// The images in use under their official names, as a machine with Docker Hub has them, for
@@ -19,7 +19,12 @@ pub struct OfficialNames {
 }
 
 impl OfficialNames {
-    pub fn tag(sh: &Shell, images: &Images, lab: &LabImages) -> anyhow::Result<Self> {
+    pub fn tag(
+        sh: &Shell,
+        images: &Images,
+        lab: &LabImages,
+        observe: &ObserveImages,
+    ) -> anyhow::Result<Self> {
         let here = LocalImages::list(sh)?;
         let pairs = [
             (&images.builder, OFFICIAL_BUILDER),
@@ -28,6 +33,7 @@ impl OfficialNames {
             (&images.haproxy, OFFICIAL_HAPROXY),
             (&lab.node, OFFICIAL_DIND),
             (&lab.registry, OFFICIAL_REGISTRY),
+            (&observe.prometheus, OFFICIAL_PROMETHEUS),
         ];
         let mut names = Self { made: Vec::new() };
         for (in_use, official) in pairs {

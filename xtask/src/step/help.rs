@@ -26,7 +26,7 @@ pub fn public() -> String {
 
 pub fn observe() -> String {
     format!(
-        "Add the swarm view ({}): a live page of the nodes, tasks and answers at /swarm, read through a filter of the Docker API; for this machine only, so not with --public",
+        "Add the swarm view ({}): a live page of the nodes, tasks and answers at /swarm, read through a filter of the Docker API, and Prometheus at /prometheus/; for this machine only, so not with --public",
         named_where(|s| s.observe)
     )
 }

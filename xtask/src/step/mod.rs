@@ -201,6 +201,7 @@ fn up(copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
     println!("\nStep {n} is up: http://127.0.0.1:{port}");
     if up.observe {
         println!("The swarm, live: http://127.0.0.1:{port}/swarm");
+        println!("What every task counts, in Prometheus: http://127.0.0.1:{port}/prometheus/");
     }
     println!(
         "Next: fill in the form, then try `cargo xtask step {n} ps`, `cargo xtask step {n} logs`,"

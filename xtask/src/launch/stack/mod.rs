@@ -44,13 +44,14 @@ impl Launcher for Stack {
         copy.build_app(up.profile)?;
         let reach = swarm::ensure(copy.sh, Reach::asked(up.public))?;
         let images = copy.images()?;
+        let layers = Layers::asked(up.observe, reach)?;
         let stack_images = StackImages {
             app: rollout::versioned(copy)?,
             postgres: images.postgres.clone(),
             redis: images.redis.clone(),
             haproxy: images.haproxy.clone(),
+            prometheus: layers.prometheus(copy)?,
         };
-        let layers = Layers::asked(up.observe, reach)?;
         deploy(copy, up.port, up.workers, running, &stack_images, layers)?;
         let port = copy.port()?;
         converge::wait_answering(copy, port)?;
@@ -168,24 +169,28 @@ pub(super) struct StackImages {
     pub postgres: String,
     pub redis: String,
     pub haproxy: String,
+    /// The `--observe` layer's, when it is deployed.
+    pub prometheus: Option<String>,
 }
 
 impl StackImages {
-    /// The variables the stack file reads, for `docker stack deploy`'s environment.
-    fn vars(&self) -> [(&'static str, &str); 4] {
-        [
-            ("APP_IMAGE", &self.app),
+    /// The variables the stack files read, for `docker stack deploy`'s environment.
+    fn vars(&self) -> Vec<(&'static str, &str)> {
+        let mut vars = vec![
+            ("APP_IMAGE", self.app.as_str()),
             ("POSTGRES_IMAGE", &self.postgres),
             ("REDIS_IMAGE", &self.redis),
             ("HAPROXY_IMAGE", &self.haproxy),
-        ]
+        ];
+        vars.extend(self.prometheus.as_deref().map(|p| ("PROMETHEUS_IMAGE", p)));
+        vars
     }
 }
 
 /// The stack files deployed after the step's own: layers a learner can add or leave off.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Layers {
-    /// The swarm view and the Docker API's filter it reads through.
+    /// The swarm view, the Docker API's filter it reads through, and Prometheus.
     pub view: bool,
 }
 
@@ -198,6 +203,15 @@ impl Layers {
             bail!("{}", observe_is_private());
         }
         Ok(Self { view: observe })
+    }
+
+    /// The Prometheus image the layers run, found or made (none without the view's layer).
+    pub fn prometheus(self, copy: &Instance<'_>) -> anyhow::Result<Option<String>> {
+        if !self.view {
+            return Ok(None);
+        }
+        let images = crate::images::ensure_observe(copy.sh, crate::images::Fetch::default())?;
+        Ok(Some(images.prometheus))
     }
 
     fn files(self) -> Vec<&'static str> {

@@ -44,14 +44,18 @@ impl Launcher for Lab {
         }
         let images = copy.images()?;
         let registry = Registry::of(copy)?;
+        let layers = super::Layers::asked(up.observe, super::Reach::asked(up.public))?;
         let pulled = StackImages {
             app: registry.push(&super::rollout::versioned(copy)?)?,
             postgres: registry.push(&images.postgres)?,
             redis: registry.push(&images.redis)?,
             haproxy: registry.push(&images.haproxy)?,
+            prometheus: match layers.prometheus(copy)? {
+                Some(image) => Some(registry.push(&image)?),
+                None => None,
+            },
         };
         on_manager(copy, || {
-            let layers = super::Layers::asked(up.observe, super::Reach::asked(up.public))?;
             super::deploy(
                 copy,
                 nodes::SURVEY_PORT,
