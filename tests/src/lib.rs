@@ -3,6 +3,7 @@
 
 pub mod bad_input;
 pub mod browser;
+pub mod chart;
 pub mod cluster;
 pub mod commands;
 pub mod hardening;
@@ -11,6 +12,7 @@ pub mod inside;
 pub mod load;
 pub mod outside;
 pub mod phase;
+pub mod pictures;
 pub mod process;
 pub mod prometheus;
 pub mod psql;

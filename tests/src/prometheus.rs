@@ -49,6 +49,17 @@ struct Vector {
 }
 
 #[derive(Deserialize)]
+struct Matrix {
+    result: Vec<Series>,
+}
+
+#[derive(Deserialize)]
+struct Series {
+    /// [time, "value"] at each step
+    values: Vec<(f64, String)>,
+}
+
+#[derive(Deserialize)]
 struct Sample {
     /// [time, "value"]
     value: (f64, String),
@@ -109,6 +120,111 @@ impl Prometheus {
             more => Err(format!("{promql}: {} samples, not one", more.len())),
         }
     }
+
+    /// The values of `promql`, which must give one series (a `sum(...)`, say), every `step`
+    /// seconds from `start` to `end` (Unix times, in seconds), as (time, value); a time at
+    /// which it had none is left out.
+    pub async fn range(
+        &self,
+        promql: &str,
+        (start, end): (f64, f64),
+        step: f64,
+    ) -> Result<Vec<(f64, f64)>, String> {
+        let (start, end, step) = (start.to_string(), end.to_string(), step.to_string());
+        let query = [
+            ("query", promql),
+            ("start", &start),
+            ("end", &end),
+            ("step", &step),
+        ];
+        let matrix: Matrix = self.get("/api/v1/query_range", &query).await?;
+        match &matrix.result[..] {
+            [] => Ok(Vec::new()),
+            [series] => series
+                .values
+                .iter()
+                .map(|(t, v)| v.parse().map(|v| (*t, v)))
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("{promql}: {e}")),
+            more => Err(format!("{promql}: {} series, not one", more.len())),
+        }
+    }
+
+    /// `promql` every 2 s (the layer's scrape interval) through `window`; panics if
+    /// Prometheus cannot say.
+    pub async fn every_2s(&self, promql: &str, window: (f64, f64)) -> Vec<(f64, f64)> {
+        self.range(promql, window, 2.0)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// A picture for the book of what Prometheus saw: its file, title, vertical axis, window
+/// (Unix times) and the moments marked on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Drawn<'a> {
+    pub file: &'a str,
+    pub title: &'a str,
+    pub unit: &'a str,
+    pub window: (f64, f64),
+    pub marks: &'a [(f64, &'a str)],
+}
+
+impl Drawn<'_> {
+    /// Draws `first` beside the answers the workers stored per second, read from
+    /// `prometheus`, and saves the picture (see [`crate::pictures`]).
+    pub async fn beside_stored(self, prometheus: &Prometheus, first: crate::chart::Line) {
+        let stored = crate::chart::Line {
+            name: "stored, per second",
+            points: prometheus.every_2s(STORED, self.window).await,
+        };
+        let svg = crate::chart::svg(
+            self.title,
+            self.unit,
+            self.window,
+            &[first, stored],
+            self.marks,
+        );
+        crate::pictures::save(self.file, svg.as_bytes());
+    }
+}
+
+/// Answers taken per second, as a line of a picture.
+pub fn taken(points: Vec<(f64, f64)>) -> crate::chart::Line {
+    crate::chart::Line {
+        name: "taken, per second",
+        points,
+    }
+}
+
+/// Answers taken, summed over the app's tasks, and stored, summed over the workers.
+pub const TAKEN: &str = "sum(rate(survey_answers_accepted_total[6s]))";
+pub const STORED: &str = "sum(rate(survey_answers_stored_total[6s]))";
+/// Every app task reads the same queue: its depth is any one's.
+pub const WAITING: &str = "max(survey_queue_waiting)";
+
+/// Fails unless `points` (every 2 s, of a rate that was flowing before `from`) hold a
+/// value above zero all through `from` to `to`, with at most one time left out.
+pub fn assert_never_stopped(points: &[(f64, f64)], (from, to): (f64, f64), what: &str) {
+    let inside: Vec<&(f64, f64)> = points
+        .iter()
+        .filter(|(t, _)| *t >= from && *t <= to)
+        .collect();
+    let expected = ((to - from) / 2.0).floor() as usize;
+    let stopped: Vec<&&(f64, f64)> = inside.iter().filter(|(_, v)| *v <= 0.0).collect();
+    assert!(
+        stopped.is_empty() && inside.len() + 1 >= expected,
+        "{what}: {} of {expected} times have a value, stopped at {stopped:?}",
+        inside.len()
+    );
+}
+
+/// Now, as a Unix time in seconds: the times Prometheus is asked about.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs_f64()
 }
 
 /// The targets of `job` that are up, or what the others say.

@@ -120,21 +120,11 @@ impl SwarmView {
         .await
     }
 
-    /// Saves what the browser shows as `target/screenshots/NAME.png`, and as the book's
-    /// picture `docs/src/pictures/NAME.png` when SURVEY_PICTURES is `update` (pictures, like
-    /// snapshots, are looked at before they are committed).
+    /// Saves what the browser shows as the picture `NAME.png` (see [`crate::pictures`]).
     pub async fn screenshot(&self, name: &str) {
         let png = self.browser.screenshot().await.expect("a screenshot");
         assert!(png.starts_with(b"\x89PNG"), "a PNG");
-        let root = crate::xtask::workspace_root();
-        let mut places = vec![root.join("target/screenshots")];
-        if std::env::var("SURVEY_PICTURES").is_ok_and(|v| v == "update") {
-            places.push(root.join("docs/src/pictures"));
-        }
-        for dir in places {
-            std::fs::create_dir_all(&dir).expect("a pictures directory");
-            std::fs::write(dir.join(format!("{name}.png")), &png).expect("saving the picture");
-        }
+        crate::pictures::save(&format!("{name}.png"), &png);
     }
 
     pub async fn close(self) {

@@ -10,9 +10,13 @@
 use std::time::Duration;
 
 use tests::{
+    chart::Line,
     commands::docker_ok as docker,
     load::{Load, stop_and_tally},
     phase::Phase,
+    prometheus::{
+        Drawn, Prometheus, STORED, TAKEN, WAITING, assert_never_stopped, now, taken as taken_line,
+    },
     swarm_view::SwarmView,
     xtask::{Launched, redacted_tables, snapshot_settings},
 };
@@ -72,6 +76,7 @@ async fn stack_updates_rolls_back_and_heals_without_losing_anything() {
         }
         observes_the_swarm(&launched).await;
         survives_updates_an_outage_and_killed_tasks(&launched).await;
+        a_plain_up_removes_the_layer(&launched).await;
         down_and_up_keep_the_answers_and_the_swarm(&launched).await;
     }
     assert_eq!(
@@ -136,7 +141,7 @@ fn up_again_rolls_out_nothing(launched: &Launched) {
 /// `up --observe` adds the view to the running stack, hardened, with the Docker socket in the
 /// filter alone, which refuses writes. The page, opened once, shows the node with every
 /// task, follows a `scale`, says what it cannot see while the filter is away and comes back
-/// with it. A plain `up` removes the layer, and `/swarm` then says how to start it.
+/// with it; Prometheus scrapes every task. The layer stays on for the load that follows.
 async fn observes_the_swarm(launched: &Launched) {
     let _phase =
         Phase::named("up --observe: a live view, read through a filter that refuses writes");
@@ -184,10 +189,16 @@ async fn observes_the_swarm(launched: &Launched) {
     launched.run_ok(&["scale", "3"]);
     tests::prometheus::assert_counts_every_task(launched, 3, 3).await;
     view.close().await;
+}
+
+/// A plain `up` removes the `--observe` layer, and `/swarm` then says how to start it.
+async fn a_plain_up_removes_the_layer(launched: &Launched) {
+    let _phase = Phase::named("a plain up removes the view and Prometheus");
     launched.up_again(&[]);
     // The view's task stops a moment after its service is removed, and the proxy's health
     // check then takes it out.
     let remote = tests::http::Remote::new(launched.base());
+    let patience = Duration::from_secs(60);
     tests::wait::until_async("/swarm saying how to start the view", patience, || async {
         let page = remote.get_text("/swarm").await;
         match page.contains("up --observe") {
@@ -196,6 +207,10 @@ async fn observes_the_swarm(launched: &Launched) {
         }
     })
     .await;
+    assert!(
+        tasks(&launched.project, "prometheus").is_empty(),
+        "Prometheus went with the layer"
+    );
 }
 
 /// The stack's passwords, as its tasks read them from their secrets.
@@ -262,11 +277,14 @@ fn keeps_passwords_out_of_sight(launched: &Launched) {
 /// minutes, two killed tasks; then every failed form sent again, and every thanked answer
 /// looked up in Postgres.
 async fn survives_updates_an_outage_and_killed_tasks(launched: &Launched) {
+    let started = now();
     let load = Load::start(launched.base(), "update");
     load.until_thanked(40).await;
-    rolls_out_and_back(launched, &load).await;
+    // The load alone for a while, so that the graph shows what the update changes.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let updates = rolls_out_and_back(launched, &load).await;
     let dead_before = dead_letters(launched).await;
-    rides_out_a_database_outage(launched, &load).await;
+    let outage = rides_out_a_database_outage(launched, &load).await;
     heals_killed_tasks(launched, &load).await;
     let _phase = Phase::named("every thanked answer is stored once, none a dead letter");
     // It fails naming any thanked answer missing from Postgres or stored twice.
@@ -283,13 +301,17 @@ async fn survives_updates_an_outage_and_killed_tasks(launched: &Launched) {
         dead_before,
         "no answer became a dead letter while Postgres was away"
     );
+    as_prometheus_saw_it(launched, started, &updates, &outage).await;
 }
 
 /// A rolling update, then a broken one that Swarm rolls back: no request fails in either.
-async fn rolls_out_and_back(launched: &Launched, load: &Load) {
+/// Returns when each began, and when the rollback was over.
+async fn rolls_out_and_back(launched: &Launched, load: &Load) -> [Moment; 3] {
     let _phase = Phase::named("a rolling update and a rolled-back broken one fail no request");
+    let update = (now(), "update");
     launched.assert_updates_to(2).await;
     load.phase("broken");
+    let broken_update = (now(), "broken update");
     let broken = launched.run_ok(&["update", "--broken"]);
     assert!(broken.contains("rolled"), "{broken}");
     let image = docker(&[
@@ -305,21 +327,25 @@ async fn rolls_out_and_back(launched: &Launched, load: &Load) {
     );
     let failed = load.failed();
     assert!(failed.is_empty(), "failed during updates: {failed:?}");
+    [update, broken_update, (now(), "rolled back")]
 }
 
 /// Postgres away for three minutes, with five workers: the proxy asks the apps' `/readyz`,
 /// which needs Redis alone, so every answer is still taken and thanked; the workers wait with
 /// their batches, healthy, so Swarm kills none.
-async fn rides_out_a_database_outage(launched: &Launched, load: &Load) {
+/// Returns when Postgres went, and when it was back.
+async fn rides_out_a_database_outage(launched: &Launched, load: &Load) -> [Moment; 2] {
     let _phase = Phase::named("with Postgres away for three minutes, every answer is thanked");
     let project = &launched.project;
     load.phase("outage");
     launched.run_ok(&["scale", "5"]);
     let db = format!("{project}_db");
     docker(&["service", "scale", "--detach", &format!("{db}=0")]);
+    let away = (now(), "Postgres stopped");
     tokio::time::sleep(Duration::from_secs(180)).await;
     docker(&["service", "scale", "--detach", &format!("{db}=1")]);
     wait_replicas(project, "db", 1);
+    let back = (now(), "Postgres back");
     let failed = load.failed();
     assert!(
         failed.is_empty(),
@@ -327,6 +353,84 @@ async fn rides_out_a_database_outage(launched: &Launched, load: &Load) {
     );
     launched.run_ok(&["scale", "3"]);
     wait_replicas(project, "worker", 3);
+    [away, back]
+}
+
+/// A moment of the test, for the graphs: a Unix time, and what the test did then.
+type Moment = (f64, &'static str);
+
+/// What Prometheus saw since the load `started`, checked and drawn for the book: answers
+/// taken every second all through the updates; while Postgres was away, answers taken still,
+/// none stored, and the queue growing; after, the queue drained.
+async fn as_prometheus_saw_it(
+    launched: &Launched,
+    started: f64,
+    updates: &[Moment; 3],
+    outage: &[Moment; 2],
+) {
+    let _phase = Phase::named(
+        "Prometheus saw answers taken all through the updates and the outage, and the queue drain",
+    );
+    let prometheus = Prometheus::at(format!("{}/prometheus", launched.base()));
+    saw_the_updates(&prometheus, started, updates).await;
+    saw_the_outage(&prometheus, outage).await;
+}
+
+async fn saw_the_updates(prometheus: &Prometheus, started: f64, updates: &[Moment; 3]) {
+    // From the load's start to the end of the rollback, before Postgres goes.
+    let rollout = (started, updates[2].0 + 1.0);
+    let taken = prometheus.every_2s(TAKEN, rollout).await;
+    assert_never_stopped(
+        &taken,
+        (updates[0].0, updates[2].0),
+        "answers taken, updates",
+    );
+    let drawn = Drawn {
+        file: "swarm-rolling-update.svg",
+        title: "A rolling update, and a broken one rolled back, under load",
+        unit: "answers per second",
+        window: rollout,
+        marks: updates,
+    };
+    drawn.beside_stored(prometheus, taken_line(taken)).await;
+}
+
+async fn saw_the_outage(prometheus: &Prometheus, outage: &[Moment; 2]) {
+    let around = (outage[0].0 - 20.0, outage[1].0 + 60.0);
+    let (away, back) = (outage[0].0, outage[1].0);
+    let taken = prometheus.every_2s(TAKEN, around).await;
+    assert_never_stopped(&taken, (away, back), "answers taken, outage");
+    let queue = prometheus.every_2s(WAITING, around).await;
+    let deepest = queue.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!(
+        deepest >= 10.0,
+        "the queue grew while Postgres was away: {queue:?}"
+    );
+    let stored_while_away = prometheus.every_2s(STORED, (away + 10.0, back)).await;
+    assert!(
+        stored_while_away.iter().all(|p| p.1 == 0.0),
+        "nothing stored while Postgres was away: {stored_while_away:?}"
+    );
+    let patience = Duration::from_secs(30);
+    tests::wait::until_async("Prometheus seeing the queue drained", patience, || async {
+        match prometheus.value(WAITING).await? {
+            Some(0.0) => Ok(()),
+            other => Err(format!("{WAITING} is {other:?}")),
+        }
+    })
+    .await;
+    let drawn = Drawn {
+        file: "swarm-postgres-away.svg",
+        title: "Postgres away for three minutes, under load",
+        unit: "answers",
+        window: around,
+        marks: outage,
+    };
+    let waiting = Line {
+        name: "waiting in the queue",
+        points: queue,
+    };
+    drawn.beside_stored(prometheus, waiting).await;
 }
 
 /// An app and a worker task killed: Swarm starts new ones, and the load goes on.

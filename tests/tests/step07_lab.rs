@@ -2,7 +2,8 @@
 //! 06's stack spread over it, and the swarm view. One test, since the lab takes a while to
 //! build: it looks at the nodes and where the tasks run, then, under continuous load, drains a
 //! node, rolls out a new version and kills a node, counting every request and looking every
-//! thanked answer up in Postgres; a browser watches each of these on the swarm view.
+//! thanked answer up in Postgres; a browser watches each of these on the swarm view, and
+//! Prometheus counts the answers taken all along.
 
 use std::collections::HashSet;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 use tests::{
     load::{Load, stop_and_tally},
     phase::Phase,
+    prometheus::{Drawn, Prometheus, TAKEN, assert_never_stopped, now, taken as taken_line},
     swarm_view::{Shown, SwarmView},
     xtask::{Launched, redacted_tables},
 };
@@ -265,6 +267,7 @@ async fn loses_a_node_and_heals(launched: &Launched, load: &Load, view: &SwarmVi
         !missing.status.success() && said.contains("its nodes are node1, node2, node3"),
         "a node the lab lacks is named as such: {said}"
     );
+    let lost = (now(), "node3 killed");
     let killed = launched.run_ok(&["kill-node", "node3"]);
     assert!(killed.contains("Down"), "{killed}");
     view.until(
@@ -279,7 +282,32 @@ async fn loses_a_node_and_heals(launched: &Launched, load: &Load, view: &SwarmVi
         },
     )
     .await;
+    let healed = (now(), "its tasks elsewhere");
     load.until_thanked(40).await;
+    as_prometheus_saw_it(launched, [lost, healed]).await;
+}
+
+/// What Prometheus saw of the lost node, checked and drawn for the book: answers taken
+/// every 2 s all along, as the app's tasks on node3 went and new ones started elsewhere.
+async fn as_prometheus_saw_it(launched: &Launched, moments: [(f64, &str); 2]) {
+    let prometheus = Prometheus::at(format!("{}/prometheus", launched.base()));
+    // Some time after, for the graph, and a scrape to show it.
+    let around = (moments[0].0 - 20.0, moments[1].0 + 15.0);
+    tokio::time::sleep(Duration::from_secs_f64((around.1 + 3.0 - now()).max(0.0))).await;
+    let taken = prometheus.every_2s(TAKEN, around).await;
+    assert_never_stopped(
+        &taken,
+        (moments[0].0, moments[1].0),
+        "answers taken, node lost",
+    );
+    let drawn = Drawn {
+        file: "lab-node-lost.svg",
+        title: "A node of three lost, under load",
+        unit: "answers per second",
+        window: around,
+        marks: &moments,
+    };
+    drawn.beside_stored(&prometheus, taken_line(taken)).await;
 }
 
 /// Down tonight, up tomorrow: the nodes keep their swarm in their volumes, and node1 takes it
