@@ -16,7 +16,10 @@ mod stand_ins;
 
 pub use official_names::OfficialNames;
 pub use stand_ins::ensure_base;
-use stand_ins::{build_builder, build_stand_in, builder_tag};
+use stand_ins::{
+    DIND, HAPROXY, POSTGRES, PROMETHEUS, REDIS, REGISTRY, StandIn, build_builder, build_stand_in,
+    builder_tag,
+};
 
 /// The official images, the defaults in the Dockerfiles and Compose files.
 const OFFICIAL_BUILDER: &str = "rust:1.95-slim-bookworm";
@@ -217,29 +220,28 @@ pub fn ensure(sh: &Shell, fetch: Fetch) -> anyhow::Result<Images> {
             |sh| build_builder(sh, fetch.rebuild_base),
         )?,
     };
-    let stand_in =
-        |variable: &str, official: &str, dir: &str, tag: &str| match std::env::var(variable) {
-            Ok(image) => Ok(image),
-            Err(_) => official_or(sh, &here, fetch, official, tag, |sh| {
-                build_stand_in(sh, fetch.rebuild_base, dir, tag)
-            }),
-        };
     Ok(Images {
         builder,
-        postgres: stand_in(
-            "POSTGRES_IMAGE",
-            OFFICIAL_POSTGRES,
-            "postgres",
-            OFFLINE_POSTGRES,
-        )?,
-        redis: stand_in("REDIS_IMAGE", OFFICIAL_REDIS, "redis", OFFLINE_REDIS)?,
-        haproxy: stand_in(
-            "HAPROXY_IMAGE",
-            OFFICIAL_HAPROXY,
-            "haproxy",
-            OFFLINE_HAPROXY,
-        )?,
+        postgres: named_or_found(sh, &here, fetch, &POSTGRES)?,
+        redis: named_or_found(sh, &here, fetch, &REDIS)?,
+        haproxy: named_or_found(sh, &here, fetch, &HAPROXY)?,
     })
+}
+
+/// The image `image.variable` names, if set; else the official one or its stand-in (see
+/// [`official_or`]).
+fn named_or_found(
+    sh: &Shell,
+    here: &LocalImages,
+    fetch: Fetch,
+    image: &StandIn,
+) -> anyhow::Result<String> {
+    match std::env::var(image.variable) {
+        Ok(named) => Ok(named),
+        Err(_) => official_or(sh, here, fetch, image.official, image.tag, |sh| {
+            build_stand_in(sh, fetch.rebuild_base, image.dir, image.tag)
+        }),
+    }
 }
 
 /// The images of step 07's lab.
@@ -266,21 +268,14 @@ impl LabImages {
 /// win when set).
 pub fn ensure_lab(sh: &Shell, fetch: Fetch) -> anyhow::Result<LabImages> {
     let here = LocalImages::list(sh)?;
-    let image = |variable: &str, official: &str, dir: &str, tag: &str| match std::env::var(variable)
-    {
-        Ok(image) => Ok(image),
-        Err(_) => official_or(sh, &here, fetch, official, tag, |sh| {
-            build_stand_in(sh, false, dir, tag)
-        }),
+    // The lab's stand-ins are built on the base as it is.
+    let fetch = Fetch {
+        rebuild_base: false,
+        ..fetch
     };
     Ok(LabImages {
-        node: image("DIND_IMAGE", OFFICIAL_DIND, "dind", OFFLINE_DIND)?,
-        registry: image(
-            "REGISTRY_IMAGE",
-            OFFICIAL_REGISTRY,
-            "registry",
-            OFFLINE_REGISTRY,
-        )?,
+        node: named_or_found(sh, &here, fetch, &DIND)?,
+        registry: named_or_found(sh, &here, fetch, &REGISTRY)?,
     })
 }
 
@@ -301,18 +296,10 @@ impl ObserveImages {
 /// Finds or makes the `--observe` layer's images (only a stack with that layer needs them;
 /// PROMETHEUS_IMAGE wins when set).
 pub fn ensure_observe(sh: &Shell, fetch: Fetch) -> anyhow::Result<ObserveImages> {
-    let prometheus = match std::env::var("PROMETHEUS_IMAGE") {
-        Ok(image) => image,
-        Err(_) => official_or(
-            sh,
-            &LocalImages::list(sh)?,
-            fetch,
-            OFFICIAL_PROMETHEUS,
-            OFFLINE_PROMETHEUS,
-            |sh| build_stand_in(sh, fetch.rebuild_base, "prometheus", OFFLINE_PROMETHEUS),
-        )?,
-    };
-    Ok(ObserveImages { prometheus })
+    let here = LocalImages::list(sh)?;
+    Ok(ObserveImages {
+        prometheus: named_or_found(sh, &here, fetch, &PROMETHEUS)?,
+    })
 }
 
 /// The official image if it is here or can be pulled; else the stand-in, which `build`

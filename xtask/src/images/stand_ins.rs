@@ -6,7 +6,57 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
-use super::{OFFLINE_BASE, id, remove_replaced};
+use super::{
+    OFFICIAL_DIND, OFFICIAL_HAPROXY, OFFICIAL_POSTGRES, OFFICIAL_PROMETHEUS, OFFICIAL_REDIS,
+    OFFICIAL_REGISTRY, OFFLINE_BASE, OFFLINE_DIND, OFFLINE_HAPROXY, OFFLINE_POSTGRES,
+    OFFLINE_PROMETHEUS, OFFLINE_REDIS, OFFLINE_REGISTRY, id, remove_replaced,
+};
+
+/// An image that has an offline stand-in: the variable that names it when set, its official
+/// name, and its stand-in's folder under images/ and tag.
+pub(super) struct StandIn {
+    pub variable: &'static str,
+    pub official: &'static str,
+    pub dir: &'static str,
+    pub tag: &'static str,
+}
+
+pub(super) const POSTGRES: StandIn = StandIn {
+    variable: "POSTGRES_IMAGE",
+    official: OFFICIAL_POSTGRES,
+    dir: "postgres",
+    tag: OFFLINE_POSTGRES,
+};
+pub(super) const REDIS: StandIn = StandIn {
+    variable: "REDIS_IMAGE",
+    official: OFFICIAL_REDIS,
+    dir: "redis",
+    tag: OFFLINE_REDIS,
+};
+pub(super) const HAPROXY: StandIn = StandIn {
+    variable: "HAPROXY_IMAGE",
+    official: OFFICIAL_HAPROXY,
+    dir: "haproxy",
+    tag: OFFLINE_HAPROXY,
+};
+pub(super) const DIND: StandIn = StandIn {
+    variable: "DIND_IMAGE",
+    official: OFFICIAL_DIND,
+    dir: "dind",
+    tag: OFFLINE_DIND,
+};
+pub(super) const REGISTRY: StandIn = StandIn {
+    variable: "REGISTRY_IMAGE",
+    official: OFFICIAL_REGISTRY,
+    dir: "registry",
+    tag: OFFLINE_REGISTRY,
+};
+pub(super) const PROMETHEUS: StandIn = StandIn {
+    variable: "PROMETHEUS_IMAGE",
+    official: OFFICIAL_PROMETHEUS,
+    dir: "prometheus",
+    tag: OFFLINE_PROMETHEUS,
+};
 
 fn exists(sh: &Shell, image: &str) -> bool {
     crate::docker::succeeds(cmd!(sh, "docker image inspect {image}"))
