@@ -4,7 +4,7 @@
 
 /// A one-second bench completes and writes every figure as JSON: the learner's (up times,
 /// the edit loop, idle memory, image sizes) and the throughput, with interleaved ratios and
-/// where the cores went.
+/// where the cores went, and what the steps' programs time of themselves.
 #[test]
 fn bench_runs_and_reports_every_figure() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -84,6 +84,8 @@ fn figures(as_root: bool) -> Vec<&'static str> {
         "/direct/post_cpu/parts/0/1",
         "/queue/post_cpu/parts/0/1",
         "/queue/post_cpu/micros_per_request",
+        // What step 06's program times of its own view.
+        "/timings/0/spread/median",
     ];
     if as_root {
         figures.extend([

@@ -40,6 +40,9 @@ pub struct Step {
     pub public: bool,
     /// Whether `up --observe` adds the swarm view (`compose/swarm-view.yaml`) to the stack.
     pub observe: bool,
+    /// Arguments of the step's program that time part of its own work and print the figure
+    /// as one line of JSON; `cargo xtask bench` runs each in the step's image.
+    pub timings: &'static [&'static [&'static str]],
 }
 
 /// How many nodes a lab may have, and has unless told.
@@ -63,6 +66,7 @@ pub const STEPS: &[Step] = &[
         updates: false,
         public: false,
         observe: false,
+        timings: &[],
     },
     Step {
         number: 2,
@@ -75,6 +79,7 @@ pub const STEPS: &[Step] = &[
         updates: false,
         public: false,
         observe: false,
+        timings: &[],
     },
     Step {
         number: 3,
@@ -87,6 +92,7 @@ pub const STEPS: &[Step] = &[
         updates: false,
         public: false,
         observe: false,
+        timings: &[],
     },
     Step {
         number: 4,
@@ -99,6 +105,7 @@ pub const STEPS: &[Step] = &[
         updates: false,
         public: false,
         observe: false,
+        timings: &[],
     },
     Step {
         number: 5,
@@ -111,6 +118,7 @@ pub const STEPS: &[Step] = &[
         updates: false,
         public: false,
         observe: false,
+        timings: &[],
     },
     Step {
         number: 6,
@@ -123,6 +131,7 @@ pub const STEPS: &[Step] = &[
         updates: true,
         public: true,
         observe: true,
+        timings: &[&["view-timing", "--nodes", "9", "--tasks", "100"]],
     },
     Step {
         number: 7,
@@ -140,6 +149,7 @@ pub const STEPS: &[Step] = &[
         updates: true,
         public: true,
         observe: true,
+        timings: &[],
     },
 ];
 

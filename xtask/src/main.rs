@@ -98,3 +98,13 @@ fn log_dir(sh: &Shell) -> anyhow::Result<std::path::PathBuf> {
         .with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The command line holds together (clap checks it only in debug builds, at parse time).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -30,3 +30,13 @@ fn main() -> ExitCode {
     } = Cli::parse();
     step_05_queue::run(command, settings, db, queue)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The command line holds together (clap checks it only in debug builds, at parse time).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -43,6 +43,8 @@ enum StepCommand {
     Queue(Command),
     /// Serve a live view of the swarm at /swarm, read through the Docker API's filter.
     View(view::ViewArgs),
+    /// Time the view's work on a made-up swarm (one look: read, picture, page), as JSON.
+    ViewTiming(view::timing::TimingArgs),
 }
 
 /// The binary: step 05's, with the Redis password read from a secret file and the answering
@@ -57,6 +59,7 @@ pub fn main() -> ExitCode {
     } = Cli::parse();
     let command = match command {
         Some(StepCommand::View(args)) => return view::run(settings, args),
+        Some(StepCommand::ViewTiming(args)) => return view::timing::run(&args),
         Some(StepCommand::Queue(command)) => Some(command),
         None => None,
     };
@@ -89,8 +92,14 @@ pub struct SwarmArgs {
     #[arg(long, env = "NODE_NAME")]
     pub node_name: Option<String>,
 
-    /// The version of the app, for the foot of the page (each image sets its own).
-    #[arg(long, env = "SURVEY_VERSION", default_value = "1")]
+    /// The version of the app, for the foot of the page (each image sets its own). Not
+    /// `--version`, which prints the program's.
+    #[arg(
+        id = "survey_version",
+        long = "survey-version",
+        env = "SURVEY_VERSION",
+        default_value = "1"
+    )]
     pub version: String,
 }
 
@@ -140,6 +149,13 @@ pub fn answered_by(args: &SwarmArgs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The command line holds together (clap checks it only in debug builds, at parse time).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     /// The password lands in the URL, percent-encoded, without the file's newline.
     #[test]

@@ -190,3 +190,13 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().try_init(),
     };
 }
+
+#[cfg(test)]
+mod tests {
+    /// The command line holds together (clap checks it only in debug builds, at parse time).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::<super::NoExtra>::command().debug_assert();
+    }
+}

@@ -4,7 +4,8 @@
 //! served again, idle memory, image sizes, and with `--lab` step 07's lab. Then throughput
 //! ([`throughput`]): steps 04 (direct to Postgres) and 05 (queue + workers) side by side,
 //! loaded in turn with wrk ([`wrk`]) beside Postgres's own rate ([`pgbench`]), with where the
-//! cores went ([`cpu`]). Nothing here is asserted: it reports. `--save` keeps the report in
+//! cores went ([`cpu`]). Last, what the steps' programs time of their own work
+//! ([`timings`]). Nothing here is asserted: it reports. `--save` keeps the report in
 //! docs/bench/report.json, which the book's tables are rendered from.
 
 mod cpu;
@@ -13,6 +14,7 @@ mod machine;
 mod pgbench;
 mod queue;
 mod throughput;
+mod timings;
 mod wrk;
 
 use anyhow::bail;
@@ -73,6 +75,7 @@ impl Bench {
             },
         };
         let figures = throughput.measure(sh, &images)?;
+        let timings = timings::measure(sh, &images)?;
         let report = Report {
             machine,
             duration_seconds: self.duration,
@@ -84,6 +87,7 @@ impl Bench {
             queue: figures.steps.queue,
             queue_only: figures.queue_only,
             ratios: figures.ratios,
+            timings,
         };
         self.write(sh, &report)
     }

@@ -32,6 +32,9 @@ pub struct Report {
     pub queue: StepResults,
     pub queue_only: Queue,
     pub ratios: Ratios,
+    /// What the steps' programs timed of their own work (see `Step::timings`).
+    #[serde(default)]
+    pub timings: Vec<Timing>,
 }
 
 /// When and where a report was measured.
@@ -224,6 +227,19 @@ pub struct ServiceFigure {
 pub struct ImageSizes {
     pub quick: f64,
     pub release: f64,
+}
+
+/// One figure a step's program measured of itself, in its image as `up` builds it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Timing {
+    pub step: u8,
+    /// The program's arguments that printed it.
+    pub command: String,
+    /// What was timed, in the program's words.
+    pub what: String,
+    pub unit: String,
+    pub rounds: usize,
+    pub spread: Spread,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

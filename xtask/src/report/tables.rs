@@ -12,6 +12,7 @@ pub fn rendered(report: &Report) -> Vec<(&'static str, String)> {
         ("docs/bench/learner.md", learner(report)),
         ("docs/bench/05-queue.md", throughput(report)),
         ("docs/bench/lab.md", lab(report)),
+        ("docs/bench/timings.md", timings(report)),
     ]
 }
 
@@ -25,6 +26,8 @@ pub fn text(r: &Report) -> String {
         text.push('\n');
         text.push_str(&strip_markdown(&lab(r)));
     }
+    text.push('\n');
+    text.push_str(&strip_markdown(&timings(r)));
     text
 }
 
@@ -276,6 +279,28 @@ fn lab(r: &Report) -> String {
         None => text.push_str(
             "This report did not measure the lab: `cargo xtask bench --lab --save` does.\n",
         ),
+    }
+    text
+}
+
+/// What the steps' programs timed of themselves: the chapters of those steps include it.
+fn timings(r: &Report) -> String {
+    let mut text = header(r);
+    if r.timings.is_empty() {
+        text.push_str("This report timed no step's program: `cargo xtask bench --save` does.\n");
+    }
+    for t in &r.timings {
+        let _ = writeln!(
+            text,
+            "- Step {:02}, `{}` in its image as `up` builds it: {}: {} {} (median of {} rounds, \
+             lowest to highest).",
+            t.step,
+            t.command,
+            t.what,
+            spread(&t.spread, 2),
+            t.unit,
+            t.rounds
+        );
     }
     text
 }

@@ -8,11 +8,14 @@
 //! - [`traffic`]: the proxy's counters and the queue's numbers.
 //! - [`picture`]: what the page shows, made from those.
 //! - [`page`]: the page, and the events that keep it up to date.
+//! - [`timing`]: the view's own work timed on a [`simulated`] swarm of a hundred tasks.
 
 pub mod engine;
 mod fetch;
 pub mod page;
 pub mod picture;
+pub mod simulated;
+pub mod timing;
 pub mod traffic;
 mod watch;
 

@@ -1,6 +1,6 @@
 //! The page at `/swarm`, its events at `/swarm/events` (server-sent events: each carries the
-//! page's content anew whenever it changed, and the browser's EventSource reconnects by
-//! itself), the same as JSON at `/swarm/state.json`, and `/healthz` for the healthcheck and
+//! page's content anew whenever it changed; the page's script opens a new stream whenever
+//! one breaks, see `static/live.js`), the same as JSON at `/swarm/state.json`, and `/healthz` for the healthcheck and
 //! the proxy. Its style and its one script are served from here too: the page loads
 //! nothing from elsewhere, and says so to the browser (Content-Security-Policy).
 
@@ -120,12 +120,15 @@ async fn asset(kind: &'static str, body: &'static str) -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
-    use crate::view::picture::{Seen, picture, tests::swarm};
+    use crate::view::{
+        picture::{Seen, picture},
+        simulated::swarm,
+    };
 
     /// A hundred tasks on nine nodes render, each on its node; text is escaped.
     #[test]
     fn a_large_swarm_renders_every_task() {
-        let engine = swarm(9, 101);
+        let engine = swarm("survey-06", 9, 101);
         let served = Default::default();
         let mut now = picture(Seen {
             stack: "survey-06",

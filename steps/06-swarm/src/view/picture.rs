@@ -203,80 +203,15 @@ fn row(service: &engine::Service, name: &str, tasks: &[(&engine::Task, TaskChip)
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::view::engine::{
-        ContainerSpec, NetworkAttachment, Node, NodeDescription, NodeSpec, NodeStatus, Replicated,
-        Service, ServiceMode, ServiceSpec, Task, TaskSpec, TaskStatus,
-    };
-
-    /// A swarm of `nodes` nodes and one app service of `tasks` tasks spread over them, one
-    /// of which is not placed, and a service of another stack.
-    pub(crate) fn swarm(nodes: usize, tasks: usize) -> Engine {
-        let node = |n: usize| Node {
-            id: format!("n{n}"),
-            description: NodeDescription {
-                hostname: format!("node{n}"),
-            },
-            spec: NodeSpec {
-                role: if n == 1 { "manager" } else { "worker" }.into(),
-                availability: "active".into(),
-            },
-            status: NodeStatus {
-                state: "ready".into(),
-                message: String::new(),
-            },
-            manager_status: None,
-        };
-        let service = |id: &str, stack: &str| Service {
-            id: id.into(),
-            spec: ServiceSpec {
-                name: format!("{stack}_app"),
-                labels: [("com.docker.stack.namespace".into(), stack.into())].into(),
-                mode: ServiceMode {
-                    replicated: Some(Replicated {
-                        replicas: tasks as u64,
-                    }),
-                },
-                task_template: TaskSpec::default(),
-            },
-            update_status: None,
-        };
-        let task = |t: usize| Task {
-            id: format!("t{t}"),
-            service_id: "s1".into(),
-            node_id: if t == tasks {
-                String::new()
-            } else {
-                format!("n{}", t % nodes + 1)
-            },
-            slot: Some(t as u64),
-            spec: TaskSpec {
-                container_spec: ContainerSpec {
-                    image: "survey/step-06-swarm:abc@sha256:1".into(),
-                },
-            },
-            status: TaskStatus {
-                state: if t == tasks { "pending" } else { "running" }.into(),
-                ..TaskStatus::default()
-            },
-            desired_state: "running".into(),
-            networks_attachments: vec![NetworkAttachment {
-                addresses: vec![format!("10.0.{}.{}/16", t / 250, t % 250 + 2)],
-            }],
-        };
-        Engine {
-            nodes: (1..=nodes).map(node).collect(),
-            services: vec![service("s1", "survey-06"), service("s2", "other")],
-            tasks: (1..=tasks).map(task).collect(),
-        }
-    }
+    use crate::view::simulated::swarm;
 
     /// Tasks land on their nodes, the unplaced one apart, the other stack's service is left
     /// out, and the proxy's word is joined by address.
     #[test]
     fn tasks_are_placed_on_their_nodes() {
-        let engine = swarm(3, 4);
+        let engine = swarm("survey-06", 3, 4);
         let served = [(
             "10.0.0.3".parse().unwrap(),
             Served {
