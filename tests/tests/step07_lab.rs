@@ -3,7 +3,8 @@
 //! build: it looks at the nodes and where the tasks run, then, under continuous load, drains a
 //! node, rolls out a new version and kills a node, counting every request and looking every
 //! thanked answer up in Postgres; a browser watches each of these on the swarm view, and
-//! Prometheus counts the answers taken all along.
+//! Prometheus counts the answers taken all along. The manager stopped, the page open in the
+//! browser says so; after `up`, it shows it all again.
 
 use std::collections::HashSet;
 
@@ -99,7 +100,6 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
     load.until_thanked(40).await;
     drains_and_updates_without_a_failed_request(&launched, &load, &view).await;
     loses_a_node_and_heals(&launched, &load, &view).await;
-    view.close().await;
     {
         let _phase = Phase::named("every thanked answer is stored once");
         // It fails naming any thanked answer missing from Postgres or stored twice.
@@ -112,6 +112,8 @@ async fn a_lab_drains_and_loses_a_node_without_losing_anything() {
         )
         .await;
     }
+    rides_out_a_manager_restart(&launched, &view).await;
+    view.close().await;
     down_and_up_keep_the_answers_and_the_nodes(&launched).await;
 }
 
@@ -308,6 +310,47 @@ async fn as_prometheus_saw_it(launched: &Launched, moments: [(f64, &str); 2]) {
         marks: &moments,
     };
     drawn.beside_stored(&prometheus, taken_line(taken)).await;
+}
+
+/// The manager stopped (its engine, with the proxy, the filter and the data), as when this
+/// machine restarts: the page open in the browser says it lost the view and keeps what it saw
+/// last. `up` then starts the lab's stopped nodes, node3 too, which was killed; never
+/// reloaded, the page shows every node ready and every task running again.
+async fn rides_out_a_manager_restart(launched: &Launched, view: &SwarmView) {
+    let _phase =
+        Phase::named("the manager stops: the open page says so; up, and it sees it all again");
+    let before = view.shown().await;
+    tests::commands::docker_ok(&["stop", &format!("{}-node1", launched.project)]);
+    view.until(
+        "word that the view is away",
+        VIEW_PATIENCE,
+        |shown| match shown.text.contains("the view does not answer") {
+            true if shown.nodes.len() == before.nodes.len() => Ok(()),
+            true => Err("the last picture changed".into()),
+            false => Err("no word of the view gone".into()),
+        },
+    )
+    .await;
+    let up = launched.up_again(&["--observe"]);
+    let p = &launched.project;
+    assert!(
+        up.contains(&format!(
+            "The lab's {p}-node1, {p}-node3 stopped: starting them again."
+        )),
+        "up names the nodes it starts: {up}"
+    );
+    view.until("every node and task again", VIEW_PATIENCE, |shown| {
+        let ready = shown.nodes.iter().filter(|n| n.state == "ready").count();
+        let seen = (ready, shown.runs("app"), shown.runs("worker"));
+        match seen {
+            _ if shown.text.contains("does not answer") || shown.text.contains("annot read") => {
+                Err("still blind".into())
+            }
+            (3, 3, 3) => Ok(()),
+            seen => Err(format!("(ready nodes, app, worker): {seen:?}")),
+        }
+    })
+    .await;
 }
 
 /// Down tonight, up tomorrow: the nodes keep their swarm in their volumes, and node1 takes it

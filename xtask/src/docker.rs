@@ -97,6 +97,13 @@ pub fn published_port(sh: &Shell, container: &str, target: u16) -> anyhow::Resul
         .with_context(|| format!("{container}'s port {target} is not published: {addresses:?}"))
 }
 
+/// A port free on 127.0.0.1 now, for a container that must keep its port when it is started
+/// again (Docker picks a new one each time it picks).
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
 /// Fails when something already listens on 127.0.0.1:`port`. A port this user may not bind
 /// (below 1024, as anyone but root) is left to Docker, whose daemon may publish it.
 pub fn require_free_port(port: u16) -> anyhow::Result<()> {

@@ -34,7 +34,10 @@ impl Launcher for Lab {
         copy.build_app(up.profile)?;
         if !running {
             nodes::make_lab(copy, up)?;
-        } else if let Some(wanted) = up.nodes {
+        } else {
+            nodes::wake(copy)?;
+        }
+        if let (true, Some(wanted)) = (running, up.nodes) {
             let have = nodes::numbers(copy)?.len();
             if usize::try_from(wanted).ok() != Some(have) {
                 println!(

@@ -131,9 +131,15 @@ fn start_node(
     // its engine's socket with the runner.
     let manager: Vec<String> = if n == 1 {
         let on_address = if up.public { "" } else { "127.0.0.1:" };
+        // A port of its own even where any will do: one Docker picks would change whenever
+        // node1's container starts again, and a page open on the old one lose the survey.
+        let port = match up.port {
+            crate::launch::ANY_PORT => crate::docker::free_port()?,
+            port => port,
+        };
         vec![
             "--publish".into(),
-            format!("{on_address}{}:{SURVEY_PORT}", up.port),
+            format!("{on_address}{port}:{SURVEY_PORT}"),
             "--volume".into(),
             format!("{}:/run/lab", socket_dir(copy).display()),
         ]
@@ -154,13 +160,50 @@ fn start_node(
             format!("--group={}", docker_group(copy)?),
         ]);
     }
+    // Its runtime state in memory, as /run is on a machine: a node stopped and started again
+    // finds no pid file of its last run. containerd's would keep the engine from starting
+    // whenever another process has that number by chance (both images' entry points remove
+    // dockerd's pid files only).
     cmd!(
             sh,
-            "docker run --detach --privileged --name {name} --hostname {alias} --label {label} --network {lab_network} --ip {ip} --network-alias {alias} --volume {data}:/var/lib/docker {manager...} {image} dockerd {sockets...} --insecure-registry {REGISTRY}"
+            "docker run --detach --privileged --name {name} --hostname {alias} --label {label} --network {lab_network} --ip {ip} --network-alias {alias} --tmpfs /run --volume {data}:/var/lib/docker {manager...} {image} dockerd {sockets...} --insecure-registry {REGISTRY}"
         )
         .ignore_stdout()
         .run()
         .with_context(|| format!("starting {name}"))
+}
+
+/// Starts the lab's containers that are stopped (this machine restarted, say, or a node was
+/// killed), then waits until their engines answer and the swarm has every node again.
+pub(super) fn wake(copy: &Instance<'_>) -> anyhow::Result<()> {
+    let sh = copy.sh;
+    let (label, format) = (
+        format!("label=survey.project={}", copy.project),
+        "{{.Names}}",
+    );
+    let stopped = cmd!(
+        sh,
+        "docker ps --all --filter {label} --filter status=exited --filter status=created --format {format}"
+    )
+    .quiet()
+    .read()?;
+    let mut stopped: Vec<&str> = stopped.split_whitespace().collect();
+    if stopped.is_empty() {
+        return Ok(());
+    }
+    stopped.sort_unstable();
+    println!(
+        "The lab's {} stopped: starting them again.",
+        stopped.join(", ")
+    );
+    cmd!(sh, "docker start {stopped...}")
+        .ignore_stdout()
+        .run()?;
+    let numbers = numbers(copy)?;
+    for &n in &numbers {
+        wait_engine(copy, &node(copy, n))?;
+    }
+    resume_swarm(copy, numbers.len().try_into()?)
 }
 
 /// The group number that may use this machine's engine: the group of the socket the runner
