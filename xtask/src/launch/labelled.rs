@@ -63,6 +63,25 @@ pub fn running(copy: &Instance<'_>) -> anyhow::Result<bool> {
     Ok(!ids.trim().is_empty())
 }
 
+/// The names of the labelled containers, sorted: all of them, or those whose status is one
+/// of `statuses` (`exited`, `created`, ...).
+pub fn names(copy: &Instance<'_>, statuses: &[&str]) -> anyhow::Result<Vec<String>> {
+    let (sh, filter, format) = (copy.sh, filter(copy), "{{.Names}}");
+    let statuses: Vec<String> = statuses
+        .iter()
+        .flat_map(|s| ["--filter".to_owned(), format!("status={s}")])
+        .collect();
+    let names = cmd!(
+        sh,
+        "docker ps --all --filter {filter} {statuses...} --format {format}"
+    )
+    .quiet()
+    .read()?;
+    let mut names: Vec<String> = names.split_whitespace().map(str::to_owned).collect();
+    names.sort_unstable();
+    Ok(names)
+}
+
 /// Whether `service`'s container runs, from `image` as it is now, published as `publish`
 /// (`127.0.0.1:PORT:5000`): if not, `up` replaces it.
 pub fn is_current(copy: &Instance<'_>, service: &str, image: &str, publish: &str) -> bool {

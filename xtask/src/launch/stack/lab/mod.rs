@@ -36,13 +36,13 @@ impl Launcher for Lab {
             nodes::make_lab(copy, up)?;
         } else {
             nodes::wake(copy)?;
-        }
-        if let (true, Some(wanted)) = (running, up.nodes) {
-            let have = nodes::numbers(copy)?.len();
-            if usize::try_from(wanted).ok() != Some(have) {
-                println!(
-                    "The lab runs {have} nodes: --nodes applies when it is made (`down`, then `up --nodes {wanted}`)."
-                );
+            if let Some(wanted) = up.nodes {
+                let have = nodes::numbers(copy)?.len();
+                if usize::try_from(wanted).ok() != Some(have) {
+                    println!(
+                        "The lab runs {have} nodes: --nodes applies when it is made (`down`, then `up --nodes {wanted}`)."
+                    );
+                }
             }
         }
         let images = copy.images()?;

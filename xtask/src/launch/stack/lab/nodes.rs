@@ -23,17 +23,9 @@ pub(super) fn node(copy: &Instance<'_>, n: u32) -> String {
 
 /// The numbers of the lab's nodes that exist, running or not.
 pub(super) fn numbers(copy: &Instance<'_>) -> anyhow::Result<Vec<u32>> {
-    let sh = copy.sh;
-    let (label, format) = (
-        format!("label=survey.project={}", copy.project),
-        "{{.Names}}",
-    );
-    let names = cmd!(sh, "docker ps --all --filter {label} --format {format}")
-        .quiet()
-        .read()?;
     let prefix = format!("{}-node", copy.project);
-    let mut numbers: Vec<u32> = names
-        .lines()
+    let mut numbers: Vec<u32> = labelled::names(copy, &[])?
+        .iter()
         .filter_map(|name| name.strip_prefix(&prefix)?.parse().ok())
         .collect();
     numbers.sort_unstable();
@@ -177,21 +169,10 @@ fn start_node(
 /// killed), then waits until their engines answer and the swarm has every node again.
 pub(super) fn wake(copy: &Instance<'_>) -> anyhow::Result<()> {
     let sh = copy.sh;
-    let (label, format) = (
-        format!("label=survey.project={}", copy.project),
-        "{{.Names}}",
-    );
-    let stopped = cmd!(
-        sh,
-        "docker ps --all --filter {label} --filter status=exited --filter status=created --format {format}"
-    )
-    .quiet()
-    .read()?;
-    let mut stopped: Vec<&str> = stopped.split_whitespace().collect();
+    let stopped = labelled::names(copy, &["exited", "created"])?;
     if stopped.is_empty() {
         return Ok(());
     }
-    stopped.sort_unstable();
     println!(
         "The lab's {} stopped: starting them again.",
         stopped.join(", ")
