@@ -77,6 +77,11 @@ fn figures(as_root: bool) -> Vec<&'static str> {
         "/queue/post/p99_ms",
         "/queue_only/drain_rows_per_second",
         "/queue_only/post_everysec/per_second",
+        // The burst taken with the workers held back, and its drain.
+        "/queue_only/burst/accepted/per_second",
+        "/queue_only/burst/backlog",
+        "/queue_only/burst/drain_seconds",
+        "/ratios/queue_burst_over_direct_post/median",
         "/ratios/queue_post_over_direct_post/median",
         "/ratios/pgbench_network_over_socket/max",
         "/machine/cores",

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use super::wrk::Wrk;
-use crate::launch::{Input, Instance, Service};
+use crate::{
+    launch::{Input, Instance, Service},
+    report::Burst,
+};
 
 /// How often Redis fsyncs its append-only file.
 #[derive(Debug, Clone, Copy)]
@@ -26,14 +29,13 @@ impl Fsync {
     }
 }
 
-/// Rows per second the workers store from a backlog: stop them, queue answers, start them
-/// (without waiting for their healthchecks, which would overlap the draining), and time the
-/// queue until it is empty.
-pub fn drain_rate(copy: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyhow::Result<f64> {
+/// A burst with the workers held back, and its backlog drained: stop the workers, load the
+/// app for twice the usual time (the rate it takes answers at while nothing is stored), then
+/// start them (without waiting for their healthchecks, which would overlap the draining) and
+/// time the queue until it is empty.
+pub fn burst(copy: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyhow::Result<Burst> {
     copy.launcher().scale(copy, 0)?;
-    for _ in 0..2 {
-        wrk.post(copy.sh, url)?;
-    }
+    let accepted = wrk.post_for(copy.sh, url, wrk.seconds * 2)?;
     let backlog = length(copy)?;
     let scale = format!("worker={workers}");
     // Timed from the start command: the workers' start-up is counted too, so the rate
@@ -51,7 +53,11 @@ pub fn drain_rate(copy: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> any
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(backlog as f64 / started.elapsed().as_secs_f64())
+    Ok(Burst {
+        accepted,
+        backlog,
+        drain_seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Recreates step 05's Redis with `appendfsync` set to `fsync`, then loads it for a

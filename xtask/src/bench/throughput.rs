@@ -16,7 +16,7 @@ use crate::{
     catalogue::Step,
     images::{Images, Profile},
     launch::{ANY_PORT, Instance, Up},
-    report::{CpuUse, Load, Queue, Ratios, Side, Sides, Spread, StepResults},
+    report::{Burst, CpuUse, Load, Queue, Ratios, Side, Sides, Spread, StepResults},
 };
 
 /// What the throughput phases measure, and how hard.
@@ -67,9 +67,11 @@ struct FsyncRuns {
     everysec_beside: Vec<Load>,
 }
 
-/// One backlog drained: the workers' rate, and pgbench's over the network just after.
+/// One burst taken and drained, with step 04's POST just before and pgbench's rate over
+/// the network just after.
 struct Drain {
-    rows_per_second: f64,
+    direct: Load,
+    burst: Burst,
     pgbench_network: f64,
 }
 
@@ -136,9 +138,10 @@ impl Throughput {
             queue_only: Queue {
                 post_everysec: Load::median(fsync.everysec),
                 drain_rows_per_second: Spread::of(
-                    drains.iter().map(|d| d.rows_per_second).collect(),
+                    drains.iter().map(|d| d.burst.drain_rate()).collect(),
                 )
                 .median,
+                burst: median_burst(drains.iter().map(|d| d.burst).collect()),
             },
         })
     }
@@ -195,17 +198,19 @@ impl Throughput {
         Ok(found)
     }
 
-    /// The workers draining a backlog, run after run, each beside pgbench's rate.
+    /// Step 05 taking a burst with its workers held back, then draining it, run after run,
+    /// each beside step 04's POST and pgbench's rate.
     fn drains(&self, pair: &Pair<'_>) -> anyhow::Result<Vec<Drain>> {
         let (queue, url) = (&pair.instances.queue, &pair.urls.queue);
         let mut drains = Vec::new();
         for run in 1..=self.runs {
             eprintln!(
-                "    run {run} of {}: the workers drain a backlog",
+                "    run {run} of {}: step 04 POST, then a burst on step 05 with its workers held back, drained",
                 self.runs
             );
             drains.push(Drain {
-                rows_per_second: queue::drain_rate(queue, self.wrk, url, self.workers)?,
+                direct: self.wrk.post(queue.sh, &pair.urls.direct)?,
+                burst: queue::burst(queue, self.wrk, url, self.workers)?,
                 pgbench_network: self.pgbench.rate(queue, Path::Network)?,
             });
         }
@@ -262,10 +267,16 @@ fn ratios(runs: &[Run], fsync: &FsyncRuns, drains: &[Drain], beside: bool) -> Ra
                 .map(|r| post(r, Side::Queue) / post(r, Side::Direct))
                 .collect(),
         ),
+        queue_burst_over_direct_post: Some(Spread::of(
+            drains
+                .iter()
+                .map(|d| d.burst.accepted.per_second / d.direct.per_second)
+                .collect(),
+        )),
         queue_drain_over_pgbench_network: Spread::of(
             drains
                 .iter()
-                .map(|d| d.rows_per_second / d.pgbench_network)
+                .map(|d| d.burst.drain_rate() / d.pgbench_network)
                 .collect(),
         ),
         published_over_beside: beside.then(|| {
@@ -278,6 +289,13 @@ fn ratios(runs: &[Run], fsync: &FsyncRuns, drains: &[Drain], beside: bool) -> Ra
             })
         }),
     }
+}
+
+/// The burst taken at the median rate.
+fn median_burst(mut bursts: Vec<Burst>) -> Option<Burst> {
+    bursts.sort_by(|a, b| a.accepted.per_second.total_cmp(&b.accepted.per_second));
+    let middle = bursts.len() / 2;
+    bursts.into_iter().nth(middle)
 }
 
 /// Where the cores went in the run with the median requests per second.

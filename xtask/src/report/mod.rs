@@ -158,6 +158,27 @@ pub struct Queue {
     /// Step 05's POST with Redis fsyncing once a second instead of per entry (not durable).
     pub post_everysec: Load,
     pub drain_rows_per_second: f64,
+    /// The median burst taken with the workers held back, and its backlog drained.
+    #[serde(default)]
+    pub burst: Option<Burst>,
+}
+
+/// Step 05 taking answers with its workers held back, then the workers catching up.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Burst {
+    /// The app's `POST /` while no answer is stored.
+    pub accepted: Load,
+    /// Answers queued by the end of the burst.
+    pub backlog: u64,
+    /// Seconds from starting the workers to the queue empty.
+    pub drain_seconds: f64,
+}
+
+impl Burst {
+    /// Rows per second the workers stored.
+    pub fn drain_rate(&self) -> f64 {
+        self.backlog as f64 / self.drain_seconds
+    }
 }
 
 /// Each the median (and spread) of the ratios of single runs measured one after the other.
@@ -174,6 +195,10 @@ pub struct Ratios {
     pub queue_everysec_over_always_beside: Option<Spread>,
     /// What the queue gains at the door: step 05's POST over step 04's, same run.
     pub queue_post_over_direct_post: Spread,
+    /// What the queue takes in a burst: step 05's POST with its workers held back over step
+    /// 04's POST just before.
+    #[serde(default)]
+    pub queue_burst_over_direct_post: Option<Spread>,
     /// What batches gain: the workers' drain over pgbench from the network.
     pub queue_drain_over_pgbench_network: Spread,
     /// What the published port costs: `POST /` through it over the same from beside the

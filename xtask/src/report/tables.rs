@@ -135,6 +135,10 @@ fn loads(r: &Report) -> String {
             "step 05 `POST /` with `appendfsync everysec` (not durable)",
             Some(r.queue_only.post_everysec),
         ),
+        (
+            "step 05 `POST /` with its workers held back (a burst, nothing stored)",
+            r.queue_only.burst.map(|b| b.accepted),
+        ),
         ("step 04 `GET /` (the form)", Some(r.direct.get)),
         (
             "step 04 `POST /` from beside the app (no published port)",
@@ -172,6 +176,15 @@ fn loads(r: &Report) -> String {
         "| step 05's {} workers draining a backlog | {:.0} rows | | | |\n",
         r.workers, r.queue_only.drain_rows_per_second
     );
+    if let Some(burst) = &r.queue_only.burst {
+        let _ = writeln!(
+            text,
+            "The median burst ({} s) left {} answers queued; the workers stored them in {:.1} s.\n",
+            r.duration_seconds * 2,
+            burst.backlog,
+            burst.drain_seconds
+        );
+    }
     text
 }
 
@@ -179,36 +192,39 @@ fn loads(r: &Report) -> String {
 fn ratios(r: &Report) -> String {
     let ratios = &r.ratios;
     let mut text = String::from("Ratios:\n\n");
-    for (name, value) in [
+    // Those a report lacks (older, or not measured as root) are left out.
+    let rows = [
         (
             "step 04 `POST /` over Postgres's own one-row rate over the network",
-            &ratios.direct_post_over_pgbench_network,
+            Some(&ratios.direct_post_over_pgbench_network),
         ),
         (
             "Postgres's one-row rate over the network over the same through its socket",
-            &ratios.pgbench_network_over_socket,
+            Some(&ratios.pgbench_network_over_socket),
         ),
         (
             "step 05 `POST /` over step 04 `POST /`",
-            &ratios.queue_post_over_direct_post,
+            Some(&ratios.queue_post_over_direct_post),
         ),
         (
             "step 05 `POST /` with `everysec` over the same with `always`",
-            &ratios.queue_everysec_over_always,
+            Some(&ratios.queue_everysec_over_always),
+        ),
+        (
+            "step 05 `POST /` with its workers held back over step 04 `POST /` just before",
+            ratios.queue_burst_over_direct_post.as_ref(),
         ),
         (
             "the workers' drain over Postgres's own one-row rate over the network",
-            &ratios.queue_drain_over_pgbench_network,
+            Some(&ratios.queue_drain_over_pgbench_network),
         ),
-    ] {
+        (
+            "step 05 `POST /` with `everysec` over the same with `always`, both from beside the app",
+            ratios.queue_everysec_over_always_beside.as_ref(),
+        ),
+    ];
+    for (name, value) in rows.into_iter().filter_map(|(n, v)| Some((n, v?))) {
         let _ = writeln!(text, "- {name}: {}", spread(value, 2));
-    }
-    if let Some(value) = &ratios.queue_everysec_over_always_beside {
-        let _ = writeln!(
-            text,
-            "- step 05 `POST /` with `everysec` over the same with `always`, both from beside the app: {}",
-            spread(value, 2)
-        );
     }
     if let Some(sides) = &ratios.published_over_beside {
         for side in super::Side::BOTH {
