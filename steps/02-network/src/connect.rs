@@ -13,10 +13,15 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-/// The most connections one app process opens; Postgres's default limit is 100.
-const MAX_CONNECTIONS: u32 = 10;
+/// The most connections one app process opens; Postgres's default limit is 100. A request
+/// holds one for its statement and for the check on its return: with 10, sixteen visitors at
+/// once waited for one.
+const MAX_CONNECTIONS: u32 = 16;
 /// How long one attempt, and later one request, may wait for a connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A pooled connection idle for longer is checked before use: in that time the server may
+/// have restarted. One used more recently passed the check sqlx makes when it is returned.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Why we stopped trying to connect.
 #[derive(Debug, thiserror::Error)]
@@ -57,10 +62,7 @@ pub async fn connect(
     )
     .await
     {
-        Ok(()) => Ok(PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options)),
+        Ok(()) => Ok(pool_options().connect_lazy_with(options)),
         Err(Waited {
             error,
             attempts,
@@ -139,6 +141,26 @@ pub struct Waited<E> {
 }
 
 // ANCHOR_END: connect
+
+/// The pool's settings. sqlx checks a connection with a round trip (a `Sync` message answered
+/// by `ReadyForQuery`) when a request gives it back and, by default, again before the next one
+/// takes it: under load, one round trip per answer for nothing. It is checked before use only
+/// after sitting idle, when the server may have restarted meanwhile
+/// (`answers_after_a_database_restart_are_stored_at_once`).
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|connection, used| {
+            Box::pin(async move {
+                if used.idle_for > CHECK_AFTER_IDLE {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 /// Opens and closes one connection, within [`ACQUIRE_TIMEOUT`] (a firewall that drops
 /// packets would otherwise keep us waiting for the operating system's TCP timeout).

@@ -245,8 +245,9 @@ fn cores(r: &Report) -> String {
         return String::new();
     };
     let mut text = format!(
-        "\nWhere the {} cores went during the median `POST /` runs (cores kept busy; `rest` is \
-         mostly the kernel's network work):\n\n| | step 04 | step 05 |\n|---|---:|---:|\n",
+        "\nWhere the {} cores went during the median `POST /` runs (cores kept busy, and each \
+         part's processor time per request; `rest` is mostly the kernel's network work):\n\n\
+         | | step 04 | step 05 |\n|---|---:|---:|\n",
         r.machine.cores
     );
     let mut names: Vec<&str> = direct.parts.iter().map(|(n, _)| n.as_str()).collect();
@@ -259,10 +260,14 @@ fn cores(r: &Report) -> String {
     let tail = ["docker-proxy", "wrk", "rest"];
     names.sort_by_key(|n| (tail.iter().position(|t| t == n), *n));
     let of = |used: &CpuUse, name: &str| {
+        let busy: f64 = used.parts.iter().map(|(_, cores)| cores).sum();
         used.parts
             .iter()
             .find(|(n, _)| n == name)
-            .map_or_else(|| "".to_owned(), |(_, cores)| format!("{cores:.2}"))
+            .map_or_else(String::new, |(_, cores)| {
+                let micros = used.micros_per_request * cores / busy;
+                format!("{cores:.2} ({micros:.0} µs)")
+            })
     };
     for name in names {
         let _ = writeln!(
