@@ -30,12 +30,13 @@ impl Fsync {
 }
 
 /// A burst with the workers held back, and its backlog drained: stop the workers, load the
-/// app for twice the usual time (the rate it takes answers at while nothing is stored), then
+/// app for [`Burst::MEASUREMENTS`] times the usual time (the rate it takes answers at while
+/// nothing is stored), then
 /// start them (without waiting for their healthchecks, which would overlap the draining) and
 /// time the queue until it is empty.
 pub fn burst(copy: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyhow::Result<Burst> {
     copy.launcher().scale(copy, 0)?;
-    let accepted = wrk.post_for(copy.sh, url, wrk.seconds * 2)?;
+    let accepted = wrk.post_for(copy.sh, url, wrk.seconds * Burst::MEASUREMENTS)?;
     let backlog = length(copy)?;
     let scale = format!("worker={workers}");
     // Timed from the start command: the workers' start-up is counted too, so the rate

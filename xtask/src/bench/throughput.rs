@@ -16,7 +16,7 @@ use crate::{
     catalogue::Step,
     images::{Images, Profile},
     launch::{ANY_PORT, Instance, Up},
-    report::{Burst, CpuUse, Load, Queue, Ratios, Side, Sides, Spread, StepResults},
+    report::{Burst, CpuUse, Load, Queue, Ratios, Side, Sides, Spread, StepResults, median_by},
 };
 
 /// What the throughput phases measure, and how hard.
@@ -141,7 +141,9 @@ impl Throughput {
                     drains.iter().map(|d| d.burst.drain_rate()).collect(),
                 )
                 .median,
-                burst: median_burst(drains.iter().map(|d| d.burst).collect()),
+                burst: median_by(drains.iter().map(|d| d.burst).collect(), |b| {
+                    b.accepted.per_second
+                }),
             },
         })
     }
@@ -291,16 +293,7 @@ fn ratios(runs: &[Run], fsync: &FsyncRuns, drains: &[Drain], beside: bool) -> Ra
     }
 }
 
-/// The burst taken at the median rate.
-fn median_burst(mut bursts: Vec<Burst>) -> Option<Burst> {
-    bursts.sort_by(|a, b| a.accepted.per_second.total_cmp(&b.accepted.per_second));
-    let middle = bursts.len() / 2;
-    bursts.into_iter().nth(middle)
-}
-
 /// Where the cores went in the run with the median requests per second.
-fn median_cpu(mut runs: Vec<(Load, CpuUse)>) -> Option<CpuUse> {
-    runs.sort_by(|a, b| a.0.per_second.total_cmp(&b.0.per_second));
-    let middle = runs.len() / 2;
-    runs.into_iter().nth(middle).map(|(_, used)| used)
+fn median_cpu(runs: Vec<(Load, CpuUse)>) -> Option<CpuUse> {
+    median_by(runs, |(load, _)| load.per_second).map(|(_, used)| used)
 }

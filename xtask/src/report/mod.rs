@@ -112,10 +112,16 @@ pub struct Load {
 
 impl Load {
     /// The run with the median requests per second.
-    pub fn median(mut runs: Vec<Load>) -> Load {
-        runs.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
-        runs[runs.len() / 2]
+    pub fn median(runs: Vec<Load>) -> Load {
+        median_by(runs, |load| load.per_second).expect("at least one run")
     }
+}
+
+/// The item with the median `rate` (the upper one of an even count); None if there is none.
+pub fn median_by<T>(mut items: Vec<T>, rate: impl Fn(&T) -> f64) -> Option<T> {
+    items.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+    let middle = items.len() / 2;
+    items.into_iter().nth(middle)
 }
 
 /// A median with the smallest and largest of the runs it is the median of.
@@ -175,6 +181,10 @@ pub struct Burst {
 }
 
 impl Burst {
+    /// How long a burst lasts, in the bench's measurements: long enough for a backlog the
+    /// workers take seconds to drain.
+    pub const MEASUREMENTS: u64 = 2;
+
     /// Rows per second the workers stored.
     pub fn drain_rate(&self) -> f64 {
         self.backlog as f64 / self.drain_seconds

@@ -180,7 +180,7 @@ fn loads(r: &Report) -> String {
         let _ = writeln!(
             text,
             "The median burst ({} s) left {} answers queued; the workers stored them in {:.1} s.\n",
-            r.duration_seconds * 2,
+            r.duration_seconds * super::Burst::MEASUREMENTS,
             burst.backlog,
             burst.drain_seconds
         );
