@@ -31,9 +31,8 @@ impl Fsync {
 
 /// A burst with the workers held back, and its backlog drained: stop the workers, load the
 /// app for [`Burst::MEASUREMENTS`] times the usual time (the rate it takes answers at while
-/// nothing is stored), then
-/// start them (without waiting for their healthchecks, which would overlap the draining) and
-/// time the queue until it is empty.
+/// nothing is stored), then start them (without waiting for their healthchecks, which would
+/// overlap the draining) and time the queue until it is empty.
 pub fn burst(copy: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyhow::Result<Burst> {
     copy.launcher().scale(copy, 0)?;
     let accepted = wrk.post_for(copy.sh, url, wrk.seconds * Burst::MEASUREMENTS)?;
