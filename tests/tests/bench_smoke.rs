@@ -7,26 +7,7 @@
 /// where the cores went, and what the steps' programs time of themselves.
 #[test]
 fn bench_runs_and_reports_every_figure() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let json = dir.path().join("bench.json");
-    let json_arg = json.to_str().expect("a UTF-8 path");
-    let output = tests::xtask::xtask(&[
-        "bench",
-        "--duration",
-        "1",
-        "--runs",
-        "1",
-        "--json",
-        json_arg,
-    ]);
-    assert!(
-        output.status.success(),
-        "cargo xtask bench failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report"))
-            .expect("valid JSON");
+    let (output, report) = short_bench(&[]);
     let printed = tests::xtask::stdout(&output);
     // POST from beside the app enters a network namespace, which needs root; otherwise the
     // bench says it was not measured.
@@ -57,6 +38,98 @@ fn bench_runs_and_reports_every_figure() {
             .is_some_and(|d| d.len() == 10),
         "the report says when: {report}"
     );
+}
+
+/// `bench --against REV` builds that commit's steps 04 and 05 from its own files, measures
+/// them beside this checkout's, and reports every figure of both with their ratio; the other
+/// commit's copies, images and files are gone when it ends.
+#[test]
+fn against_compares_another_commit_figure_by_figure() {
+    let (output, report) = short_bench(&["--against", "HEAD"]);
+    let printed = tests::xtask::stdout(&output);
+    assert!(printed.contains("this / that"), "{printed}");
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(tests::xtask::workspace_root())
+        .output()
+        .expect("git runs");
+    let head = String::from_utf8_lossy(&head.stdout);
+    assert_eq!(
+        report["that"].as_str(),
+        Some(&head.trim()[..12]),
+        "{report}"
+    );
+    let figures = report["figures"].as_array().expect("a list of figures");
+    let named = |name: &str| figures.iter().any(|f| f["figure"] == name);
+    for name in [
+        "step 04 POST /",
+        "step 05 POST /",
+        "step 05 burst, workers held back",
+        "step 05 workers draining the burst",
+        "step 05 image, as it ships",
+    ] {
+        assert!(named(name), "{name} is compared: {report}");
+    }
+    for figure in figures {
+        for value in ["/this", "/that", "/ratio/median"] {
+            let measured = figure.pointer(value).and_then(serde_json::Value::as_f64);
+            assert!(
+                measured.is_some_and(|v| v > 0.0 && v.is_finite()),
+                "{value} of {figure}"
+            );
+        }
+    }
+    let left =
+        tests::commands::docker_ok(&["ps", "--all", "--quiet", "--filter", "name=survey-against-"]);
+    assert_eq!(left.trim(), "", "the other commit's containers are removed");
+    let tags = tests::commands::docker_ok(&["images", "--format", "{{.Tag}}"]);
+    assert!(
+        !tags.lines().any(|t| t.starts_with("against-")),
+        "the other commit's images are removed: {tags}"
+    );
+    let bench_dir = tests::xtask::workspace_root().join("target/bench");
+    let files_left = std::fs::read_dir(&bench_dir)
+        .map(|dir| {
+            dir.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("against-"))
+        })
+        .unwrap_or(false);
+    assert!(!files_left, "the other commit's files are removed");
+
+    // A name that is no commit gets a clear answer, before anything is built.
+    let output = tests::xtask::xtask(&["bench", "--against", "no-such-commit"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("\"no-such-commit\" is not a commit"),
+        "{stderr}"
+    );
+}
+
+/// `cargo xtask bench` for one run of one second, with `args`: its output, once it passed,
+/// and the report it wrote as JSON.
+fn short_bench(args: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let json = dir.path().join("bench.json");
+    let json_arg = json.to_str().expect("a UTF-8 path");
+    let short = [
+        "bench",
+        "--duration",
+        "1",
+        "--runs",
+        "1",
+        "--json",
+        json_arg,
+    ];
+    let output = tests::xtask::xtask(&[&short[..], args].concat());
+    assert!(
+        output.status.success(),
+        "cargo xtask bench {} failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = serde_json::from_str(&std::fs::read_to_string(&json).expect("the JSON report"))
+        .expect("valid JSON");
+    (output, report)
 }
 
 /// Every figure the report must hold, as JSON pointers; the figures measured from beside

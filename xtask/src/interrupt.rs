@@ -93,11 +93,17 @@ impl Deferred {
 
     /// Fails if an interrupt came: the runner goes no further, and cleans up as it returns.
     pub fn check(&self) -> anyhow::Result<()> {
-        if held()?.came.load(Ordering::SeqCst) != 0 {
-            anyhow::bail!("interrupted");
-        }
-        Ok(())
+        check()
     }
+}
+
+/// [`Deferred::check`], for work deep inside a run that holds one (a loop of loads): where no
+/// [`Deferred`] is held, an interrupt stopped the runner before this could be asked.
+pub fn check() -> anyhow::Result<()> {
+    if held()?.came.load(Ordering::SeqCst) != 0 {
+        anyhow::bail!("interrupted");
+    }
+    Ok(())
 }
 
 impl Drop for Deferred {

@@ -84,7 +84,8 @@ fn run(command: Command) -> anyhow::Result<()> {
 }
 
 /// The workspace root (xtask lives one level below it).
-fn project_root() -> std::path::PathBuf {
+/// The workspace's root, where the runner works.
+pub fn project_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask sits inside the workspace")

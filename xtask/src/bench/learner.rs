@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
+use super::checkout::Checkout;
 use crate::{
     catalogue::{STEPS, Step},
     images::{self, Images, Profile, Progress},
@@ -13,8 +14,8 @@ use crate::{
     report::{ImageSizes, Lab, Learner, ServiceFigure, Spread, StepFigure},
 };
 
-/// Measures every figure; `runs` edits for the edit loop.
-pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::Result<Learner> {
+/// Measures every figure.
+pub fn measure(sh: &Shell, images: &Images, lab: bool) -> anyhow::Result<Learner> {
     let mut up_seconds = Vec::new();
     let mut idle_memory_mib = Vec::new();
     for step in STEPS.iter().filter(|s| s.nodes.is_none()) {
@@ -49,7 +50,8 @@ pub fn measure(sh: &Shell, images: &Images, runs: usize, lab: bool) -> anyhow::R
         None
     };
     Ok(Learner {
-        edit_to_running_seconds: edit_loop(sh, images, runs)?,
+        edit_to_running_seconds: edit_loop(sh, images)?,
+        edits: Some(EDITS),
         up_seconds,
         idle_memory_mib,
         image_mb: image_sizes(sh, images)?,
@@ -157,30 +159,29 @@ fn parse_size_mib(text: &str) -> Option<f64> {
     number.trim().parse::<f64>().ok().map(|n| n * factor)
 }
 
-/// Edits the form's template in a copy of this checkout (under target/bench/) `runs` times,
-/// each time timing `up` on the running step 03 until the new heading is served.
-fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread> {
-    let checkout = sh.current_dir().join("target/bench/checkout");
-    copy_checkout(sh, &checkout)?;
-    let copy_sh = Shell::new()?;
-    copy_sh.change_dir(&checkout);
+/// How many edits the edit loop times; their median is reported.
+const EDITS: usize = 5;
+
+/// Edits the form's template in a copy of this checkout (under target/bench/) [`EDITS`]
+/// times, each time timing `up` on the running step 03 until the new heading is served.
+fn edit_loop(sh: &Shell, images: &Images) -> anyhow::Result<Spread> {
     // Its own image name, so this checkout's images stay as they are.
-    copy_sh.set_var("SURVEY_TAG", "bench");
+    let checkout = Checkout::of_working_tree(sh, "target/bench/checkout", "bench")?;
     let project = "survey-bench-edit".to_owned();
-    let copy = Instance::with_images(&copy_sh, Step::find(3)?, project, images.clone());
+    let copy = Instance::with_images(&checkout.sh, Step::find(3)?, project, images.clone());
     let up = quick_up(ANY_PORT);
-    let template = checkout.join("steps/survey/templates/form.html");
-    let original = std::fs::read_to_string(&template).context("reading the form's template")?;
+    let template = checkout.path("steps/survey/templates/form.html");
+    let original = checkout.read("steps/survey/templates/form.html")?;
     let heading = "Tell us about your cat";
     if !original.contains(heading) {
         bail!("the form's heading is no longer {heading:?}: update the bench");
     }
-    eprintln!("\n==> step 3: the edit loop, {runs} edits of the form's template");
+    eprintln!("\n==> step 3: the edit loop, {EDITS} edits of the form's template");
     let result = (|| {
         copy.up(up)?;
         let mut seconds = Vec::new();
-        for run in 1..=runs {
-            let word = format!("Tell us (edit {run}) about your cat");
+        for edit in 1..=EDITS {
+            let word = format!("Tell us (edit {edit}) about your cat");
             std::fs::write(&template, original.replace(heading, &word))?;
             let started = Instant::now();
             copy.up(up)?;
@@ -197,32 +198,13 @@ fn edit_loop(sh: &Shell, images: &Images, runs: usize) -> anyhow::Result<Spread>
         Ok(Spread::of(seconds))
     })();
     copy.down(true)?;
-    let image = copy.step.image(&copy_sh);
+    let image = copy.step.image(&checkout.sh);
     let _ = cmd!(sh, "docker image rm {image}")
         .quiet()
         .ignore_stdout()
         .ignore_stderr()
         .run();
     result
-}
-
-/// The files git tracks here, as they are now, into `to` (emptied first).
-fn copy_checkout(sh: &Shell, to: &std::path::Path) -> anyhow::Result<()> {
-    let _ = sh.remove_path(to);
-    let files = cmd!(sh, "git ls-files -z --cached --others --exclude-standard")
-        .quiet()
-        .read()
-        .context("listing the checkout's files (git)")?;
-    for file in files.split('\0').filter(|f| !f.is_empty()) {
-        let from = sh.current_dir().join(file);
-        if from.is_file() {
-            let target = to.join(file);
-            sh.create_dir(target.parent().context("a folder")?)?;
-            sh.copy_file(&from, &target)
-                .with_context(|| format!("copying {file}"))?;
-        }
-    }
-    Ok(())
 }
 
 /// GET / on 127.0.0.1:`port`, as text.
@@ -256,7 +238,8 @@ fn image_sizes(sh: &Shell, images: &Images) -> anyhow::Result<ImageSizes> {
     })
 }
 
-fn size_mb(sh: &Shell, image: &str) -> anyhow::Result<f64> {
+/// The size of `image`, in MB.
+pub fn size_mb(sh: &Shell, image: &str) -> anyhow::Result<f64> {
     let format = "{{.Size}}";
     let bytes = cmd!(sh, "docker image inspect --format {format} {image}")
         .quiet()

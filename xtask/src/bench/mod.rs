@@ -6,8 +6,11 @@
 //! loaded in turn with wrk ([`wrk`]) beside Postgres's own rate ([`pgbench`]), with where the
 //! cores went ([`cpu`]). Last, what the steps' programs time of their own work
 //! ([`timings`]). Nothing here is asserted: it reports. `--save` keeps the report in
-//! docs/bench/report.json, which the book's tables are rendered from.
+//! docs/bench/report.json, which the book's tables are rendered from. `--against REV` measures
+//! instead this checkout's steps 04 and 05 beside another commit's ([`against`]).
 
+mod against;
+mod checkout;
 mod cpu;
 mod learner;
 mod machine;
@@ -49,26 +52,52 @@ pub struct Bench {
     /// Keep the report in docs/bench/report.json and render the book's tables from it.
     #[arg(long)]
     save: bool,
+    /// Instead, measure steps 04 and 05 of this checkout beside those of another commit (a
+    /// hash, a branch, `HEAD~3`), built from its own files, and report each figure's ratio.
+    #[arg(long, value_name = "REV", conflicts_with_all = ["save", "lab"])]
+    against: Option<String>,
 }
 
 impl Bench {
     pub fn run(self, sh: &Shell) -> anyhow::Result<()> {
         docker::require_engine(sh)?;
         docker::require_compose_v2(sh)?;
+        let wrk = wrk::Wrk {
+            seconds: self.duration,
+            connections: self.concurrency,
+        };
         if cmd!(sh, "which wrk").quiet().ignore_stdout().run().is_err() {
             bail!("the load generator wrk is missing: apt-get install wrk");
         }
+        // A name that is no commit is told before anything is built.
+        let against = self
+            .against
+            .as_deref()
+            .map(|rev| -> anyhow::Result<_> {
+                Ok(against::Against {
+                    commit: against::commit(sh, rev)?,
+                    runs: self.runs,
+                    workers: self.workers,
+                    wrk,
+                })
+            })
+            .transpose()?;
+        // From here on, a Ctrl-C stops the command under way, and the bench, which then takes
+        // down what it started on its way out.
+        let _interrupt = crate::interrupt::Deferred::hold()?;
         let images = images::ensure(sh, images::Fetch::default())?;
         wrk::Wrk::prepare(sh)?;
         let machine = machine::describe(sh)?;
-        let learner = learner::measure(sh, &images, self.runs, self.lab)?;
+        if let Some(against) = against {
+            let comparison = against.measure(sh, &images, machine)?;
+            println!("{}", report::tables::comparison(&comparison));
+            return self.write_json(sh, &comparison);
+        }
+        let learner = learner::measure(sh, &images, self.lab)?;
         let throughput = throughput::Throughput {
             runs: self.runs,
             workers: self.workers,
-            wrk: wrk::Wrk {
-                seconds: self.duration,
-                connections: self.concurrency,
-            },
+            wrk,
             pgbench: pgbench::Pgbench {
                 seconds: self.duration,
                 clients: self.concurrency,
@@ -94,13 +123,10 @@ impl Bench {
 
     /// The report on the console, and in the files asked for.
     fn write(&self, sh: &Shell, report: &Report) -> anyhow::Result<()> {
-        let json = serde_json::to_string_pretty(report)? + "\n";
         println!("{}", report::tables::text(report));
-        if let Some(path) = &self.json {
-            sh.write_file(path, &json)?;
-            println!("wrote {path}");
-        }
+        self.write_json(sh, report)?;
         if self.save {
+            let json = serde_json::to_string_pretty(report)? + "\n";
             sh.write_file(report::SAVED, &json)?;
             println!("wrote {}", report::SAVED);
             // The book's tables, as `cargo xtask codegen` renders them from the saved report.
@@ -108,6 +134,15 @@ impl Bench {
                 sh.write_file(path, text)?;
                 println!("wrote {path}");
             }
+        }
+        Ok(())
+    }
+
+    /// `report` as JSON in the file `--json` names, if it names one.
+    fn write_json(&self, sh: &Shell, report: &impl serde::Serialize) -> anyhow::Result<()> {
+        if let Some(path) = &self.json {
+            sh.write_file(path, serde_json::to_string_pretty(report)? + "\n")?;
+            println!("wrote {path}");
         }
         Ok(())
     }

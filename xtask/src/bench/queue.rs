@@ -48,6 +48,7 @@ pub fn burst(copy: &Instance<'_>, wrk: Wrk, url: &str, workers: u32) -> anyhow::
         .run()
         .context("starting the workers")?;
     while length(copy)? > 0 {
+        crate::interrupt::check()?;
         if started.elapsed() > Duration::from_secs(300) {
             bail!("the workers did not drain the queue within 5 minutes");
         }

@@ -96,16 +96,7 @@ impl Throughput {
 
     fn start(&self, copy: &Instance<'_>, side: Side) -> anyhow::Result<()> {
         eprintln!("\n==> step {}: up", copy.step.number);
-        let up = Up {
-            port: ANY_PORT,
-            workers: (side == Side::Queue).then_some(self.workers),
-            nodes: None,
-            // The image that ships is the one measured.
-            profile: Profile::Release,
-            public: false,
-            observe: false,
-        };
-        copy.up(up)
+        copy.up(loaded_up(side, self.workers))
     }
 
     fn measure_running(
@@ -217,6 +208,19 @@ impl Throughput {
             });
         }
         Ok(drains)
+    }
+}
+
+/// `up` for a step the bench loads: any free port, `workers` for step 05, and the image that
+/// ships, since that is the one measured.
+pub fn loaded_up(side: Side, workers: u32) -> Up {
+    Up {
+        port: ANY_PORT,
+        workers: (side == Side::Queue).then_some(workers),
+        nodes: None,
+        profile: Profile::Release,
+        public: false,
+        observe: false,
     }
 }
 

@@ -9,8 +9,11 @@ use crate::{
     report::Load,
 };
 
-/// Where the POST script is written for wrk to read.
-const POST_SCRIPT_PATH: &str = "target/xtask/post.lua";
+/// Where the POST script is written for wrk to read: one place whichever checkout a copy
+/// being loaded runs from.
+fn post_script() -> std::path::PathBuf {
+    crate::project_root().join("target/xtask/post.lua")
+}
 
 const POST_SCRIPT: &str = r#"-- wrk: POST the survey form, a different name each time.
 counter = 0
@@ -31,8 +34,9 @@ pub struct Wrk {
 impl Wrk {
     /// Writes the POST script wrk reads.
     pub fn prepare(sh: &Shell) -> anyhow::Result<()> {
-        sh.create_dir("target/xtask")?;
-        sh.write_file(POST_SCRIPT_PATH, POST_SCRIPT)?;
+        let script = post_script();
+        sh.create_dir(script.parent().context("the script's folder")?)?;
+        sh.write_file(script, POST_SCRIPT)?;
         Ok(())
     }
 
@@ -47,7 +51,7 @@ impl Wrk {
     }
 
     pub fn post_for(&self, sh: &Shell, url: &str, seconds: u64) -> anyhow::Result<Load> {
-        self.run(sh, url, Some(POST_SCRIPT_PATH), seconds, None)
+        self.run(sh, url, Some(&post_script()), seconds, None)
     }
 
     /// `POST /` from beside the app ([`Beside`]); None when that is not measured.
@@ -55,9 +59,15 @@ impl Wrk {
         let Some(beside) = beside else {
             return Ok(None);
         };
-        let script = Some(POST_SCRIPT_PATH);
-        self.run(sh, &beside.url, script, self.seconds, Some(&beside.netns))
-            .map(Some)
+        let script = Some(post_script());
+        self.run(
+            sh,
+            &beside.url,
+            script.as_deref(),
+            self.seconds,
+            Some(&beside.netns),
+        )
+        .map(Some)
     }
 
     /// wrk for `seconds`; from the network namespace of process `netns` when given.
@@ -65,12 +75,14 @@ impl Wrk {
         &self,
         sh: &Shell,
         url: &str,
-        script: Option<&str>,
+        script: Option<&std::path::Path>,
         seconds: u64,
         netns: Option<&str>,
     ) -> anyhow::Result<Load> {
         let (connections, duration) = (self.connections.to_string(), format!("{seconds}s"));
-        let script: Vec<&str> = script.map(|s| vec!["--script", s]).unwrap_or_default();
+        let script: Vec<&std::ffi::OsStr> = script
+            .map(|s| vec!["--script".as_ref(), s.as_os_str()])
+            .unwrap_or_default();
         let (program, then): (&str, Vec<&str>) = match netns {
             Some(pid) => ("nsenter", vec!["--target", pid, "--net", "wrk"]),
             None => ("wrk", Vec::new()),
@@ -79,6 +91,8 @@ impl Wrk {
             .quiet()
             .read()
             .context("running wrk")?;
+        // wrk stopped by Ctrl-C still reports, on what it had done: the bench stops there.
+        crate::interrupt::check()?;
         parse(&output).with_context(|| format!("reading wrk's report:\n{output}"))
     }
 }

@@ -37,6 +37,50 @@ pub struct Report {
     pub timings: Vec<Timing>,
 }
 
+/// `bench --against REV`: this checkout beside another commit, figure by figure.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Comparison {
+    pub machine: Machine,
+    /// This checkout: its commit, "with changes" when files differ from it.
+    pub this: String,
+    /// The other commit.
+    pub that: String,
+    pub duration_seconds: u64,
+    pub runs: usize,
+    pub concurrency: u32,
+    pub workers: u32,
+    pub figures: Vec<Compared>,
+}
+
+/// One figure of both versions: the median of each one's runs, and this over that within
+/// each run.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Compared {
+    pub figure: String,
+    pub unit: String,
+    /// Whether more is better (a rate) or worse (a latency, a size).
+    pub higher_is_better: bool,
+    pub this: f64,
+    pub that: f64,
+    pub ratio: Spread,
+}
+
+impl Compared {
+    /// What the runs say: better or worse in every run, or either way.
+    pub fn verdict(&self) -> &'static str {
+        let (better, worse) = if self.higher_is_better {
+            (self.ratio.min > 1.0, self.ratio.max < 1.0)
+        } else {
+            (self.ratio.max < 1.0, self.ratio.min > 1.0)
+        };
+        match (better, worse) {
+            (true, _) => "better in every run",
+            (_, true) => "worse in every run",
+            _ => "either way",
+        }
+    }
+}
+
 /// When and where a report was measured.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Machine {
@@ -235,6 +279,9 @@ pub struct Learner {
     /// Seconds from a one-word change of the form's template to `cargo xtask step 3 up`
     /// done, with the new page served.
     pub edit_to_running_seconds: Spread,
+    /// How many edits that is the median of (older reports: as many as the runs).
+    #[serde(default)]
+    pub edits: Option<usize>,
     /// Seconds of `up` for each step, its images built, to every service healthy.
     pub up_seconds: Vec<StepFigure>,
     /// Memory each service of the steps with workers uses, idle after start (MiB).

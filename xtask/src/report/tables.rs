@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{CpuUse, Report, Spread};
+use super::{Comparison, CpuUse, Report, Spread};
 
 /// The files rendered from a saved report: (path, Markdown).
 pub fn rendered(report: &Report) -> Vec<(&'static str, String)> {
@@ -29,6 +29,46 @@ pub fn text(r: &Report) -> String {
     text.push('\n');
     text.push_str(&strip_markdown(&timings(r)));
     text
+}
+
+/// `bench --against`: each figure of both versions and their ratio, for the console.
+pub fn comparison(c: &Comparison) -> String {
+    let m = &c.machine;
+    let mut text = format!(
+        "\nThis checkout ({}) against {}, measured on {} ({} cores, {}): steps 04 and 05 of \
+         each loaded in turn, {} runs of {} s with {} connections (step 05 with {} workers). \
+         Figures are medians; this over that is the median of each run's own ratio, lowest to \
+         highest in brackets.\n\n\
+         | figure | this | {} | this / that | |\n|---|---:|---:|---:|---|\n",
+        c.this,
+        c.that,
+        m.measured_on,
+        m.cores,
+        m.cpu,
+        c.runs,
+        c.duration_seconds,
+        c.concurrency,
+        c.workers,
+        c.that
+    );
+    for f in &c.figures {
+        let digits = if f.unit == "ms" || f.unit == "MB" {
+            2
+        } else {
+            0
+        };
+        let _ = writeln!(
+            text,
+            "| {} ({}) | {:.digits$} | {:.digits$} | {} | {} |",
+            f.figure,
+            f.unit,
+            f.this,
+            f.that,
+            spread(&f.ratio, 2),
+            f.verdict()
+        );
+    }
+    strip_markdown(&text)
 }
 
 fn strip_markdown(text: &str) -> String {
@@ -66,7 +106,7 @@ fn learner(r: &Report) -> String {
         "- From a one-word edit of the form's template to `cargo xtask step 3 up` done and the \
          new page served: {} s (median of {} edits, lowest to highest).",
         spread(&l.edit_to_running_seconds, 1),
-        r.runs
+        l.edits.unwrap_or(r.runs)
     );
     let ups = l
         .up_seconds
