@@ -48,15 +48,22 @@ pub struct App {
 impl App {
     /// Starts `package`'s binary on 127.0.0.1 with a port of its choosing and extra `env`.
     pub fn start(package: &str, env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(step_binary(package))
+        let mut command = Command::new(step_binary(package));
+        command
             .env("BIND_ADDR", "127.0.0.1")
             .env("PORT", "0")
             .env("RUST_LOG", "info")
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Self::spawn(command)
+    }
+
+    /// Starts `command` (any program), its output read as it comes.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("the step binary starts");
+            .unwrap_or_else(|e| panic!("{command:?} starts: {e}"));
         let lines = Arc::new(Mutex::new(Vec::new()));
         let mut readers = Vec::new();
         for stream in [

@@ -12,6 +12,8 @@
 //! from this one's), so that the tests running beside this one build from files nobody
 //! edits.
 
+use std::time::Duration;
+
 use tests::{
     http::Remote,
     phase::Phase,
@@ -44,6 +46,26 @@ impl Drop for CopyImages {
             let image = format!("survey/{package}:{}", tests::xtask::COPY_TAG);
             let _ = tests::commands::docker(&["image", "rm", &image], &[]);
         }
+    }
+}
+
+/// A copy of the checkout, with a comment of its own so that its sources differ from this
+/// one's.
+fn marked_copy() -> tempfile::TempDir {
+    let copy = copy_of_checkout();
+    let lib = copy.path().join("steps/survey/src/lib.rs");
+    let mut source = std::fs::read_to_string(&lib).expect("the survey's lib.rs");
+    source.push_str("\n// A copy, built beside its original.\n");
+    std::fs::write(&lib, source).expect("mark the copy");
+    copy
+}
+
+/// Removes an image by its ID when the test ends, failed or not.
+struct ImageById(String);
+
+impl Drop for ImageById {
+    fn drop(&mut self) {
+        let _ = tests::commands::docker(&["image", "rm", self.0.trim()], &[]);
     }
 }
 
@@ -103,11 +125,7 @@ fn app_alone_replaced(launched: &Launched) {
 #[tokio::test(flavor = "multi_thread")]
 async fn up_again_serves_an_edit_and_keeps_the_rest() {
     let _images = CopyImages;
-    let copy = copy_of_checkout();
-    let lib = copy.path().join("steps/survey/src/lib.rs");
-    let mut source = std::fs::read_to_string(&lib).expect("the survey's lib.rs");
-    source.push_str("\n// A copy, built beside its original.\n");
-    std::fs::write(&lib, source).expect("mark the copy");
+    let copy = marked_copy();
     let template = copy.path().join(TEMPLATE);
     let original = std::fs::read_to_string(&template).expect("the template");
     assert!(
@@ -139,6 +157,97 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
             "step 02's image carries the template as it is now, not as it was edited"
         );
     }
+}
+
+/// By hand, `docker compose watch` gives the same loop: with step 03 up, a save of the form's
+/// template is built again (quick, as `up` builds) and served by a new app container, while
+/// the database's container runs on untouched; stopping the watch leaves the step running.
+#[test]
+fn compose_watch_serves_a_save_and_leaves_the_database() {
+    let _images = CopyImages;
+    let copy = marked_copy();
+    let template = copy.path().join(TEMPLATE);
+    let original = std::fs::read_to_string(&template).expect("the template");
+    let launched = Launched::up_in(copy.path(), 3, &[]);
+    let db = format!("{}-db-1", launched.project);
+    let db_before = tests::commands::docker_ok(&["inspect", "--format", "{{.Id}}", &db]);
+    let app = format!("{}-app-1", launched.project);
+    // Compose 2.26 leaves the image a rebuild replaced: it goes when the test ends.
+    let _replaced = ImageById(tests::commands::docker_ok(&[
+        "inspect",
+        "--format",
+        "{{.Image}}",
+        &app,
+    ]));
+    let file = "compose/03-compose.yaml";
+    tests::commands::record(&[
+        "SURVEY_PROFILE=quick",
+        "docker",
+        "compose",
+        "-f",
+        file,
+        "watch",
+        "--no-up",
+    ]);
+    let mut watch = std::process::Command::new("docker");
+    watch
+        .args([
+            "compose",
+            "-f",
+            file,
+            "-p",
+            &launched.project,
+            "watch",
+            "--no-up",
+        ])
+        .env("SURVEY_PROFILE", "quick")
+        .env("SURVEY_TAG", tests::xtask::COPY_TAG)
+        .env("SURVEY_PORT", "0")
+        .current_dir(copy.path());
+    let mut watch = tests::process::App::spawn(watch);
+    watch.wait_for_line("Watch enabled", Duration::from_secs(60));
+    let edited = "Tell us, watched, about your cat";
+    std::fs::write(&template, original.replace(HEADING, edited)).expect("edit the template");
+    tests::wait::until("the saved page served", Duration::from_secs(180), || {
+        // The new container is published on a port Docker picks anew.
+        let running = tests::commands::docker_unchecked(&["port", &app, "5000/tcp"]);
+        let published = String::from_utf8_lossy(&running.stdout).into_owned();
+        let page = published
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .map(page_on)
+            .unwrap_or_default();
+        if page.contains(edited) {
+            Ok(())
+        } else {
+            Err(format!("watch said:\n{}", watch.output()))
+        }
+    });
+    let db_after = tests::commands::docker_ok(&["inspect", "--format", "{{.Id}}", &db]);
+    assert_eq!(db_before, db_after, "the database's container runs on");
+    watch.stop_with("INT", Duration::from_secs(30));
+    let running = tests::commands::docker_ok(&["inspect", "--format", "{{.State.Running}}", &app]);
+    assert_eq!(
+        running.trim(),
+        "true",
+        "Ctrl-C stops the watch, not the step"
+    );
+}
+
+/// `GET /` on 127.0.0.1:`port`, as text; empty while nothing answers there.
+fn page_on(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut reply = String::new();
+    if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let request = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        if stream.write_all(request).is_ok() {
+            let _ = stream.read_to_string(&mut reply);
+        }
+    }
+    reply
 }
 
 /// Nothing changed: nothing is replaced. One word changed: the app alone is replaced, and its
