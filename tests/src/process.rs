@@ -133,11 +133,28 @@ impl App {
     /// everything it printed is in [`Self::output`] (its last lines may still have been on
     /// their way when it exited).
     pub fn stop_with(&mut self, signal: &str, limit: Duration) -> Option<i32> {
+        self.signal(signal, &self.child.id().to_string());
+        self.wait_for_exit(limit)
+    }
+
+    /// Sends `signal` to every process of its process group, as a terminal's Ctrl-C does (it
+    /// must have been started as the leader of a group of its own), and waits for its exit as
+    /// [`Self::stop_with`] does.
+    pub fn stop_group_with(&mut self, signal: &str, limit: Duration) -> Option<i32> {
+        self.signal(signal, &format!("-{}", self.child.id()));
+        self.wait_for_exit(limit)
+    }
+
+    fn signal(&self, signal: &str, target: &str) {
         let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .args([&format!("-{signal}"), "--", target])
             .status()
             .expect("kill runs");
-        assert!(status.success(), "kill -{signal} failed");
+        assert!(status.success(), "kill -{signal} {target} failed");
+    }
+
+    /// Waits up to `limit` for its exit, then for its last lines.
+    fn wait_for_exit(&mut self, limit: Duration) -> Option<i32> {
         let code = crate::wait::until("the app's exit", limit, || {
             match self.child.try_wait().expect("wait on the app") {
                 Some(status) => Ok(status.code()),

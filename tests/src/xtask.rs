@@ -26,6 +26,12 @@ pub fn xtask_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     xtask_in(&workspace_root(), args, env)
 }
 
+/// `cargo xtask <args>` in this checkout, to start as the test needs (recorded for the book
+/// check as [`xtask`] is).
+pub fn command(args: &[&str]) -> Command {
+    command_in(&workspace_root(), args, &[])
+}
+
 /// Runs `cargo xtask <args>` in the checkout at `root` (this one, or a copy of it).
 pub fn xtask_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     command_in(root, args, env).output().expect("cargo runs")

@@ -2,6 +2,8 @@
 //! the report it keeps (docs/bench/report.json), so it must not rot. No number is asserted,
 //! only that each was measured.
 
+use std::time::Duration;
+
 /// A one-second bench completes and writes every figure as JSON: the learner's (up times,
 /// the edit loop, idle memory, image sizes) and the throughput, with interleaved ratios and
 /// where the cores went, and what the steps' programs time of themselves.
@@ -82,6 +84,60 @@ fn against_compares_another_commit_figure_by_figure() {
     let left =
         tests::commands::docker_ok(&["ps", "--all", "--quiet", "--filter", "name=survey-against-"]);
     assert_eq!(left.trim(), "", "the other commit's containers are removed");
+    nothing_of_the_other_commit_is_left();
+
+    // A name that is no commit gets a clear answer, before anything is built.
+    let output = tests::xtask::xtask(&["bench", "--against", "no-such-commit"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("\"no-such-commit\" is not a commit"),
+        "{stderr}"
+    );
+}
+
+/// Ctrl-C in the middle of `bench --against`, sent to every process of the run as a terminal
+/// sends it, stops the run, which takes down what it started on its way out: both commits'
+/// copies, the other commit's images and its files.
+#[test]
+fn an_interrupted_bench_leaves_nothing_behind() {
+    use std::os::unix::process::CommandExt;
+    let mut command = tests::xtask::command(&[
+        "bench",
+        "--against",
+        "HEAD",
+        "--duration",
+        "2",
+        "--runs",
+        "3",
+    ]);
+    command.process_group(0);
+    let mut bench = tests::process::App::spawn(command);
+    bench.wait_for_line("run 1 of 3", Duration::from_secs(600));
+    let code = bench.stop_group_with("INT", Duration::from_secs(300));
+    let said = bench.output();
+    assert!(
+        code.is_some_and(|c| c != 0) && said.contains("interrupted"),
+        "the bench stops, saying why ({code:?}):\n{said}"
+    );
+    for project in ["survey-against-", "survey-bench-"] {
+        let left = tests::commands::docker_ok(&[
+            "ps",
+            "--all",
+            "--quiet",
+            "--filter",
+            &format!("name={project}"),
+        ]);
+        assert_eq!(
+            left.trim(),
+            "",
+            "{project}* containers are removed:\n{said}"
+        );
+    }
+    nothing_of_the_other_commit_is_left();
+}
+
+/// No image tagged for another commit, and no checkout of it under target/bench/.
+fn nothing_of_the_other_commit_is_left() {
     let tags = tests::commands::docker_ok(&["images", "--format", "{{.Tag}}"]);
     assert!(
         !tags.lines().any(|t| t.starts_with("against-")),
@@ -95,14 +151,6 @@ fn against_compares_another_commit_figure_by_figure() {
         })
         .unwrap_or(false);
     assert!(!files_left, "the other commit's files are removed");
-
-    // A name that is no commit gets a clear answer, before anything is built.
-    let output = tests::xtask::xtask(&["bench", "--against", "no-such-commit"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success() && stderr.contains("\"no-such-commit\" is not a commit"),
-        "{stderr}"
-    );
 }
 
 /// `cargo xtask bench` for one run of one second, with `args`: its output, once it passed,
@@ -137,6 +185,8 @@ fn short_bench(args: &[&str]) -> (std::process::Output, serde_json::Value) {
 fn figures(as_root: bool) -> Vec<&'static str> {
     let mut figures = vec![
         "/learner/edit_to_running_seconds/median",
+        "/learner/edits",
+        "/learner/ups",
         "/learner/up_seconds/0/value",
         "/learner/up_seconds/5/value",
         "/learner/idle_memory_mib/0/value",
@@ -170,6 +220,7 @@ fn figures(as_root: bool) -> Vec<&'static str> {
             "/direct/post_beside/per_second",
             "/queue/post_beside/per_second",
             "/ratios/published_over_beside/queue/median",
+            "/ratios/direct_beside_over_pgbench_network/median",
             "/ratios/queue_everysec_over_always_beside/median",
         ]);
     }

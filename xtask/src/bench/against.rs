@@ -112,11 +112,13 @@ impl Against {
             })
         })?;
         let result = self.measure_copies(&copies);
+        // Every copy goes, even when taking one down fails.
+        let mut downs = Vec::new();
         for version in [Version::This, Version::That] {
             for side in Side::BOTH {
                 let copy = copies.get(version).get(side);
                 eprintln!("==> {}: down", copy.project);
-                copy.down(true)?;
+                downs.push(copy.down(true));
             }
         }
         for side in Side::BOTH {
@@ -128,6 +130,7 @@ impl Against {
                 .run();
         }
         let measured = result?;
+        downs.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
         Ok(Comparison {
             machine,
             this,

@@ -14,12 +14,13 @@ use crate::{
     report::{ImageSizes, Lab, Learner, ServiceFigure, Spread, StepFigure},
 };
 
-/// Measures every figure.
-pub fn measure(sh: &Shell, images: &Images, lab: bool) -> anyhow::Result<Learner> {
+/// Measures every figure; each step's `up` is timed `ups` times (the lab's once: it takes a
+/// minute).
+pub fn measure(sh: &Shell, images: &Images, ups: usize, lab: bool) -> anyhow::Result<Learner> {
     let mut up_seconds = Vec::new();
     let mut idle_memory_mib = Vec::new();
     for step in STEPS.iter().filter(|s| s.nodes.is_none()) {
-        let (seconds, memory) = timed_up(sh, images, *step, |copy| {
+        let (seconds, memory) = timed_up(sh, images, *step, ups, |copy| {
             if step.workers {
                 idle_memory(
                     copy,
@@ -40,7 +41,7 @@ pub fn measure(sh: &Shell, images: &Images, lab: bool) -> anyhow::Result<Learner
             .iter()
             .find(|s| s.nodes.is_some())
             .context("no step has a lab")?;
-        let (seconds, memory) = timed_up(sh, images, step, lab_memory)?;
+        let (seconds, memory) = timed_up(sh, images, step, 1, lab_memory)?;
         Some(Lab {
             nodes: step.nodes.map_or(0, |n| n.default),
             up_seconds: seconds,
@@ -52,6 +53,7 @@ pub fn measure(sh: &Shell, images: &Images, lab: bool) -> anyhow::Result<Learner
     Ok(Learner {
         edit_to_running_seconds: edit_loop(sh, images)?,
         edits: Some(EDITS),
+        ups: Some(ups),
         up_seconds,
         idle_memory_mib,
         image_mb: image_sizes(sh, images)?,
@@ -59,27 +61,35 @@ pub fn measure(sh: &Shell, images: &Images, lab: bool) -> anyhow::Result<Learner
     })
 }
 
-/// Brings `step` up once (building what it needs), down, then up again timed; `look` measures
-/// what it wants while it runs. It is taken down, with its volumes, whatever happens.
+/// Brings `step` up once (building what it needs), then `times` times down and up again,
+/// timed: the median. `look` measures what it wants while the last one runs. It is taken
+/// down, with its volumes, whatever happens.
 fn timed_up<T>(
     sh: &Shell,
     images: &Images,
     step: Step,
+    times: usize,
     look: impl FnOnce(&Instance<'_>) -> anyhow::Result<T>,
 ) -> anyhow::Result<(f64, T)> {
     let project = format!("survey-bench-up-{:02}", step.number);
     let copy = Instance::with_images(sh, step, project, images.clone());
     let up = quick_up(ANY_PORT);
-    eprintln!("\n==> step {}: up, down, and up again timed", step.number);
+    eprintln!(
+        "\n==> step {}: up, then {times} times down and up again timed",
+        step.number
+    );
     let result = (|| {
         copy.up(up)?;
-        copy.down(true)?;
-        let started = Instant::now();
-        copy.up(up)?;
-        let seconds = started.elapsed().as_secs_f64();
+        let mut seconds = Vec::new();
+        for _ in 0..times {
+            copy.down(true)?;
+            let started = Instant::now();
+            copy.up(up)?;
+            seconds.push(started.elapsed().as_secs_f64());
+        }
         // Idle: what is left once start-up is over.
         std::thread::sleep(Duration::from_secs(3));
-        Ok((seconds, look(&copy)?))
+        Ok((Spread::of(seconds).median, look(&copy)?))
     })();
     copy.down(true)?;
     result

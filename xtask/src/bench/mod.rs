@@ -83,8 +83,20 @@ impl Bench {
             })
             .transpose()?;
         // From here on, a Ctrl-C stops the command under way, and the bench, which then takes
-        // down what it started on its way out.
-        let _interrupt = crate::interrupt::Deferred::hold()?;
+        // down what it started on its way out, and says it was interrupted (rather than that
+        // the command under way failed).
+        let interrupt = crate::interrupt::Deferred::hold()?;
+        let measured = self.measure(sh, wrk, against);
+        interrupt.check()?;
+        measured
+    }
+
+    fn measure(
+        &self,
+        sh: &Shell,
+        wrk: wrk::Wrk,
+        against: Option<against::Against>,
+    ) -> anyhow::Result<()> {
         let images = images::ensure(sh, images::Fetch::default())?;
         wrk::Wrk::prepare(sh)?;
         let machine = machine::describe(sh)?;
@@ -93,7 +105,7 @@ impl Bench {
             println!("{}", report::tables::comparison(&comparison));
             return self.write_json(sh, &comparison);
         }
-        let learner = learner::measure(sh, &images, self.lab)?;
+        let learner = learner::measure(sh, &images, self.runs, self.lab)?;
         let throughput = throughput::Throughput {
             runs: self.runs,
             workers: self.workers,

@@ -260,6 +260,13 @@ fn ratios(runs: &[Run], fsync: &FsyncRuns, drains: &[Drain], beside: bool) -> Ra
                 .map(|r| post(r, Side::Direct) / r.network.direct)
                 .collect(),
         ),
+        direct_beside_over_pgbench_network: beside.then(|| {
+            Spread::of(
+                runs.iter()
+                    .filter_map(|r| Some(r.beside.direct?.per_second / r.network.direct))
+                    .collect(),
+            )
+        }),
         pgbench_network_over_socket: Spread::of(
             runs.iter()
                 .flat_map(|r| Side::BOTH.map(|s| r.network.get(s) / r.socket.get(s)))

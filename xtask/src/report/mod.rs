@@ -240,6 +240,10 @@ impl Burst {
 pub struct Ratios {
     /// The web layer's cost: step 04's POST over pgbench from the network, same run.
     pub direct_post_over_pgbench_network: Spread,
+    /// The same path on both sides: step 04's POST from beside the app (no published port,
+    /// as pgbench has none) over pgbench from the network (measured as root only).
+    #[serde(default)]
+    pub direct_beside_over_pgbench_network: Option<Spread>,
     /// What the network costs Postgres: pgbench from a container over pgbench on the socket.
     pub pgbench_network_over_socket: Spread,
     /// What fsyncing every entry costs the queue path: POST with everysec over always.
@@ -284,6 +288,9 @@ pub struct Learner {
     pub edits: Option<usize>,
     /// Seconds of `up` for each step, its images built, to every service healthy.
     pub up_seconds: Vec<StepFigure>,
+    /// How many ups each of those is the median of (older reports: one).
+    #[serde(default)]
+    pub ups: Option<usize>,
     /// Memory each service of the steps with workers uses, idle after start (MiB).
     pub idle_memory_mib: Vec<ServiceFigure>,
     /// Step 01's app image, as `up` builds it and as it ships (MB).

@@ -114,9 +114,13 @@ fn learner(r: &Report) -> String {
         .map(|f| format!("{:02}: {:.1} s", f.step, f.value))
         .collect::<Vec<_>>()
         .join(", ");
+    let times = match l.ups {
+        Some(n) if n > 1 => format!(" (the median of {n} ups each)"),
+        _ => String::new(),
+    };
     let _ = writeln!(
         text,
-        "- `cargo xtask step N up`, images built, until every service is healthy: {ups}."
+        "- `cargo xtask step N up`, images built, until every service is healthy{times}: {ups}."
     );
     let mut steps: Vec<u8> = l.idle_memory_mib.iter().map(|f| f.step).collect();
     steps.dedup();
@@ -261,6 +265,11 @@ fn ratios(r: &Report) -> String {
         (
             "step 05 `POST /` with `everysec` over the same with `always`, both from beside the app",
             ratios.queue_everysec_over_always_beside.as_ref(),
+        ),
+        (
+            "step 04 `POST /` from beside the app over Postgres's own one-row rate over the \
+             network: the same path, no published port on either side",
+            ratios.direct_beside_over_pgbench_network.as_ref(),
         ),
     ];
     for (name, value) in rows.into_iter().filter_map(|(n, v)| Some((n, v?))) {
