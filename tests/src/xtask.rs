@@ -118,13 +118,14 @@ fn command_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Co
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     if root != workspace_root() {
-        // A copy builds its runner in a target folder of its own (a shared one would hand this
-        // checkout the copy's runner, which knows the copy as its root), kept under this
-        // checkout's so the next copy starts compiled; its app images get a tag of their own
-        // (the tests beside it use this checkout's).
+        // The copies build their runner in a target folder of their own, so that this
+        // checkout's runner is not compiled again from the copies' sources, kept under this
+        // checkout's so the next copy starts compiled (one binary serves every copy: it asks
+        // Cargo at run time where its root is); a copy's app images get a tag of its own (the
+        // tests beside it use this checkout's, or another copy's).
         command
             .env("CARGO_TARGET_DIR", workspace_root().join("target/copy"))
-            .env("SURVEY_TAG", COPY_TAG);
+            .env("SURVEY_TAG", copy_tag(root));
     }
     command
         .args(["run", "--quiet", "--package", "xtask", "--"])
@@ -134,8 +135,19 @@ fn command_in(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Co
     command
 }
 
-/// The tag of the app images a copy of the checkout builds.
-pub const COPY_TAG: &str = "copy";
+/// The tag of the app images the copy of the checkout at `root` builds: one of its own, so
+/// that two copies built at once do not take each other's images.
+pub fn copy_tag(root: &std::path::Path) -> String {
+    let name = root.file_name().unwrap_or_default().to_string_lossy();
+    let name: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    format!("{COPY_TAG_PREFIX}{name}")
+}
+
+/// How the tags of a copy's app images begin.
+const COPY_TAG_PREFIX: &str = "copy-";
 
 /// The tag of the app images the learner's pass builds (`tests/tests/learner.rs`).
 pub const LEARNER_TAG: &str = "learner";
@@ -629,7 +641,7 @@ fn redactions(launched: &Launched, extra: &[(&str, &str)]) -> Vec<(String, Strin
     // The tags a copy's or the learner's images get, so as not to replace this checkout's:
     // a learner's are untagged.
     all.push((
-        format!(r"\b(survey/step-\d\d-[a-z]+):({COPY_TAG}|{LEARNER_TAG})\b"),
+        format!(r"\b(survey/step-\d\d-[a-z]+):({COPY_TAG_PREFIX}\w+|{LEARNER_TAG})\b"),
         "$1".to_owned(),
     ));
     all.push((

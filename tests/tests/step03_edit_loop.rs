@@ -37,13 +37,13 @@ fn app_image(launched: &Launched) -> String {
     id.trim().to_owned()
 }
 
-/// Removes the copy's app images when the test ends, failed or not.
-struct CopyImages;
+/// Removes the app images of the copy at `.0` when the test ends, failed or not.
+struct CopyImages(std::path::PathBuf);
 
 impl Drop for CopyImages {
     fn drop(&mut self) {
         for package in ["step-03-compose", "step-02-network"] {
-            let image = format!("survey/{package}:{}", tests::xtask::COPY_TAG);
+            let image = format!("survey/{package}:{}", tests::xtask::copy_tag(&self.0));
             let _ = tests::commands::docker(&["image", "rm", &image], &[]);
         }
     }
@@ -124,8 +124,8 @@ fn app_alone_replaced(launched: &Launched) {
 /// they are now.
 #[tokio::test(flavor = "multi_thread")]
 async fn up_again_serves_an_edit_and_keeps_the_rest() {
-    let _images = CopyImages;
     let copy = marked_copy();
+    let _images = CopyImages(copy.path().to_owned());
     let template = copy.path().join(TEMPLATE);
     let original = std::fs::read_to_string(&template).expect("the template");
     assert!(
@@ -150,7 +150,7 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
         );
         let program = binary_of(&format!(
             "survey/step-02-network:{}",
-            tests::xtask::COPY_TAG
+            tests::xtask::copy_tag(copy.path())
         ));
         assert!(
             contains(&program, HEADING) && !contains(&program, edited),
@@ -164,8 +164,8 @@ async fn up_again_serves_an_edit_and_keeps_the_rest() {
 /// the database's container runs on untouched; stopping the watch leaves the step running.
 #[test]
 fn compose_watch_serves_a_save_and_leaves_the_database() {
-    let _images = CopyImages;
     let copy = marked_copy();
+    let _images = CopyImages(copy.path().to_owned());
     let template = copy.path().join(TEMPLATE);
     let original = std::fs::read_to_string(&template).expect("the template");
     let launched = Launched::up_in(copy.path(), 3, &[]);
@@ -201,7 +201,7 @@ fn compose_watch_serves_a_save_and_leaves_the_database() {
             "--no-up",
         ])
         .env("SURVEY_PROFILE", "quick")
-        .env("SURVEY_TAG", tests::xtask::COPY_TAG)
+        .env("SURVEY_TAG", tests::xtask::copy_tag(copy.path()))
         .env("SURVEY_PORT", "0")
         .current_dir(copy.path());
     let mut watch = tests::process::App::spawn(watch);

@@ -83,10 +83,15 @@ fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// The workspace root (xtask lives one level below it).
-/// The workspace's root, where the runner works.
+/// The workspace's root, where the runner works (xtask lives one level below it). Cargo
+/// says at run time where the package it runs is: one runner binary may serve several
+/// checkouts with the same sources (copies sharing a target folder), and the folder it was
+/// compiled in may be gone. Run by hand, it knows where it was compiled.
 pub fn project_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    manifest_dir
         .parent()
         .expect("xtask sits inside the workspace")
         .to_path_buf()
