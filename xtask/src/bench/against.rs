@@ -235,10 +235,10 @@ impl Against {
 fn figures(measured: &Measured) -> Vec<Compared> {
     let (runs, sizes) = (&measured.runs, &measured.sizes);
     type Of = Box<dyn Fn(&Run) -> f64>;
-    let mut measured: Vec<(String, &str, bool, Of)> = Vec::new();
+    let mut rates: Vec<(String, &str, bool, Of)> = Vec::new();
     for side in Side::BOTH {
         let step = side.step();
-        measured.extend([
+        rates.extend([
             (
                 format!("step {step:02} GET /"),
                 "requests/s",
@@ -259,19 +259,19 @@ fn figures(measured: &Measured) -> Vec<Compared> {
             ),
         ]);
     }
-    measured.push((
+    rates.push((
         "step 05 burst, workers held back".to_owned(),
         "answers/s",
         true,
         Box::new(|r| r.burst.accepted.per_second),
     ));
-    measured.push((
+    rates.push((
         "step 05 workers draining the burst".to_owned(),
         "rows/s",
         true,
         Box::new(|r| r.burst.drain_rate()),
     ));
-    let mut figures: Vec<Compared> = measured
+    let mut figures: Vec<Compared> = rates
         .into_iter()
         .map(|(figure, unit, higher_is_better, of)| {
             let median = |runs: &[Run]| Spread::of(runs.iter().map(&of).collect()).median;
