@@ -19,6 +19,8 @@ pub(in crate::launch) const UP_PATIENCE: Duration = Duration::from_secs(240);
 pub(in crate::launch) struct Replicas {
     /// The service, without the stack's prefix.
     pub service: String,
+    /// The image its spec names, without the digest Swarm adds.
+    pub image: String,
     /// What Swarm shows: `2/3`, or `1/1 (max 2 per node)`.
     pub shown: String,
     pub running: u32,
@@ -29,7 +31,7 @@ impl Replicas {
     /// The stack's services, sorted by name.
     pub fn of(copy: &Instance<'_>) -> anyhow::Result<Vec<Self>> {
         let (sh, stack) = (copy.sh, &copy.project);
-        let format = "{{.Name}} {{.Replicas}}";
+        let format = "{{.Name}} {{.Image}} {{.Replicas}}";
         let listed = cmd!(sh, "docker stack services {stack} --format {format}")
             .quiet()
             .read()?;
@@ -42,13 +44,15 @@ impl Replicas {
         Ok(all)
     }
 
-    /// Reads a `NAME RUNNING/WANTED[ (max N per node)]` line.
+    /// Reads a `NAME IMAGE RUNNING/WANTED[ (max N per node)]` line.
     fn parse(line: &str, prefix: &str) -> Option<Self> {
-        let (name, shown) = line.trim().split_once(' ')?;
+        let (name, rest) = line.trim().split_once(' ')?;
+        let (image, shown) = rest.split_once(' ')?;
         let (running, wanted) = shown.split_once('/')?;
         let wanted = wanted.split(' ').next().unwrap_or(wanted);
         Some(Self {
             service: name.strip_prefix(prefix).unwrap_or(name).to_owned(),
+            image: image.split('@').next().unwrap_or(image).to_owned(),
             shown: shown.to_owned(),
             running: running.parse().ok()?,
             wanted: wanted.parse().ok()?,
@@ -59,6 +63,12 @@ impl Replicas {
     /// count until it is back, beside the ones that replace them.
     pub fn complete(&self) -> bool {
         self.running >= self.wanted
+    }
+
+    /// As many replicas run as are wanted, no more: no task of a node that came back still
+    /// counts beside the one that replaced it.
+    pub fn exact(&self) -> bool {
+        self.running == self.wanted
     }
 }
 
@@ -74,11 +84,60 @@ pub(in crate::launch) fn wait_converged(
     copy: &Instance<'_>,
     patience: Duration,
 ) -> anyhow::Result<()> {
+    eprintln!("waiting for every replica to be running and healthy:");
+    wait_complete(copy, patience, |_| true, Replicas::complete)
+}
+
+/// After nodes started again: waits until every service runs as many replicas as it wants,
+/// the tasks Swarm replaced while the nodes were away gone, so that what `up` leaves is what
+/// `ps` and the swarm view show. Says nothing when it does already.
+pub(in crate::launch) fn wait_settled(copy: &Instance<'_>) -> anyhow::Result<()> {
+    if Replicas::of(copy)?.iter().all(Replicas::exact) {
+        return Ok(());
+    }
+    eprintln!("waiting for the tasks replaced while nodes were away to go:");
+    wait_complete(copy, UP_PATIENCE, |_| true, Replicas::exact)
+}
+
+/// Before a new app image is rolled out onto a running stack: waits until the services that
+/// do not run the app's image `app`, in any version (the database, the queue, the proxy),
+/// run all their replicas healthy. Swarm judges each new task by its health, which needs
+/// them: a rollout begun while they start again (the machine or the lab's nodes restarted)
+/// would see the new tasks fail and roll back. Says nothing when they are already.
+pub(super) fn wait_app_needs(copy: &Instance<'_>, app: &str) -> anyhow::Result<()> {
+    // By repository: the app's services may run different versions of it.
+    let repository = |image: &str| -> String {
+        let image = image.split('@').next().unwrap_or(image);
+        match image.rsplit_once(':') {
+            Some((repository, tag)) if !tag.contains('/') => repository.to_owned(),
+            _ => image.to_owned(),
+        }
+    };
+    let app = repository(app);
+    let needed = |r: &Replicas| repository(&r.image) != app;
+    if Replicas::of(copy)?
+        .iter()
+        .filter(|r| needed(r))
+        .all(Replicas::complete)
+    {
+        return Ok(());
+    }
+    eprintln!("waiting for the services the app needs before rolling it out:");
+    wait_complete(copy, UP_PATIENCE, needed, Replicas::complete)
+}
+
+/// Waits until the services `pick` picks run their replicas as `enough` says, printing the
+/// counts as they change.
+fn wait_complete(
+    copy: &Instance<'_>,
+    patience: Duration,
+    pick: impl Fn(&Replicas) -> bool,
+    enough: fn(&Replicas) -> bool,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last = String::new();
-    eprintln!("waiting for every replica to be running and healthy:");
     loop {
-        let now = Replicas::of(copy)?;
+        let now: Vec<Replicas> = Replicas::of(copy)?.into_iter().filter(&pick).collect();
         let summary = now
             .iter()
             .map(Replicas::to_string)
@@ -88,7 +147,7 @@ pub(in crate::launch) fn wait_converged(
             eprintln!("  {:>5.1}s  {summary}", started.elapsed().as_secs_f64());
             last = summary;
         }
-        if !now.is_empty() && now.iter().all(Replicas::complete) {
+        if !now.is_empty() && now.iter().all(enough) {
             return Ok(());
         }
         if started.elapsed() > patience {
@@ -143,17 +202,24 @@ mod tests {
     #[test]
     fn replicas_read_from_stack_services() {
         let read = |line| Replicas::parse(line, "survey-06_");
-        let proxy = read("survey-06_proxy 1/1 (max 1 per node)").expect("parsed");
+        let proxy =
+            read("survey-06_proxy haproxy:2.6@sha256:0a1b 1/1 (max 1 per node)").expect("parsed");
         assert_eq!(
-            (proxy.service.as_str(), proxy.running, proxy.wanted),
-            ("proxy", 1, 1)
+            (
+                proxy.service.as_str(),
+                proxy.image.as_str(),
+                proxy.running,
+                proxy.wanted
+            ),
+            ("proxy", "haproxy:2.6", 1, 1)
         );
         assert_eq!(proxy.to_string(), "proxy 1/1 (max 1 per node)");
         assert!(proxy.complete());
-        let app = read("survey-06_app 2/3").expect("parsed");
+        let app = read("survey-06_app survey/step-06-swarm:1a2b3c4d5e6f 2/3").expect("parsed");
         assert!(!app.complete());
         // A lost node's tasks still count beside their replacements.
-        assert!(read("survey-06_worker 4/3").expect("parsed").complete());
+        let worker = read("survey-06_worker w:1 4/3").expect("parsed");
+        assert!(worker.complete() && !worker.exact());
         assert_eq!(read("garbage"), None);
     }
 }

@@ -251,6 +251,9 @@ pub(super) fn deploy(
     } else {
         String::new()
     };
+    if running && rollout::changes(&before, &images.app) {
+        converge::wait_app_needs(copy, &before)?;
+    }
     let (sh, file, stack) = (copy.sh, copy.step.compose_file(), &copy.project);
     let layers: Vec<String> = layers
         .files()

@@ -65,15 +65,19 @@ pub(super) fn app_image(copy: &Instance<'_>) -> anyhow::Result<String> {
 /// After a deploy on a running stack: says whether the app image changed from `before` to
 /// `now`, and if so watches Swarm roll it out.
 pub(super) fn watch_deployed(copy: &Instance<'_>, before: &str, now: &str) -> anyhow::Result<()> {
-    // Swarm keeps the digest it resolved beside the name: compare names only.
-    let before = before.split('@').next().unwrap_or_default().trim();
-    if before == now {
+    if !changes(before, now) {
         println!("The app's image is unchanged: nothing to roll out.");
         return Ok(());
     }
     println!("A new app image: Swarm rolls it out, one task at a time.");
     watch_update(copy, &service(copy, Service::App))?;
     watch_update(copy, &service(copy, Service::Worker))
+}
+
+/// Whether deploying the app image `now` over `before` (as the service's spec names it) is a
+/// new image. Swarm keeps the digest it resolved beside the name: names are compared.
+pub(super) fn changes(before: &str, now: &str) -> bool {
+    before.split('@').next().unwrap_or_default().trim() != now
 }
 
 /// Removes the tags `up` and `update` made for the stack: the image ids it ran, the versions
@@ -190,13 +194,16 @@ fn watch_update(copy: &Instance<'_>, name: &str) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut last = String::new();
     loop {
-        let (state, tasks) = update_state(copy, name)?;
+        let (state, tasks, on_spec) = update_state(copy, name)?;
         let now = format!("{name}: update {state}\n    {tasks}");
         if now != last {
             println!("[{:>5.1}s] {now}", started.elapsed().as_secs_f64());
             last = now;
         }
         match state.trim() {
+            // The state of the last update stays until Swarm begins the next: done when the
+            // tasks run what the spec now names.
+            "completed" | "rollback_completed" if !on_spec => {}
             "completed" => return Ok(()),
             "rollback_completed" => {
                 println!(
@@ -216,20 +223,26 @@ fn watch_update(copy: &Instance<'_>, name: &str) -> anyhow::Result<()> {
     }
 }
 
-/// The state of `name`'s update, and its running tasks, a line each.
-fn update_state(copy: &Instance<'_>, name: &str) -> anyhow::Result<(String, String)> {
+/// The state of `name`'s update, its running tasks (a line each), and whether they all run
+/// the image its spec names.
+fn update_state(copy: &Instance<'_>, name: &str) -> anyhow::Result<(String, String, bool)> {
     let sh = copy.sh;
-    let state_format = "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}";
+    let state_format = "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}} {{.Spec.TaskTemplate.ContainerSpec.Image}}";
     let tasks_format = "{{.Name}}\t{{.Image}}\t{{.CurrentState}}";
-    let state = cmd!(sh, "docker service inspect --format {state_format} {name}")
+    let inspected = cmd!(sh, "docker service inspect --format {state_format} {name}")
         .quiet()
         .read()?;
+    let (state, spec) = inspected.rsplit_once(' ').unwrap_or(("", &inspected));
+    let spec = spec.split('@').next().unwrap_or_default();
     let tasks = cmd!(
         sh,
         "docker service ps --filter desired-state=running --format {tasks_format} {name}"
     )
     .quiet()
     .read()?;
+    let on_spec = tasks
+        .lines()
+        .all(|line| line.split('\t').nth(1).is_some_and(|image| image == spec));
     let tasks = tasks
         .lines()
         .map(|line| {
@@ -242,7 +255,7 @@ fn update_state(copy: &Instance<'_>, name: &str) -> anyhow::Result<(String, Stri
         })
         .collect::<Vec<_>>()
         .join("\n    ");
-    Ok((state, tasks))
+    Ok((state.trim().to_owned(), tasks, on_spec))
 }
 
 /// Whether `tag` is one [`versioned`] makes: the first 12 digits of an image's id.

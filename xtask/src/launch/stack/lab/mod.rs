@@ -32,10 +32,11 @@ impl Launcher for Lab {
     fn up(&self, copy: &Instance<'_>, up: Up) -> anyhow::Result<()> {
         let running = copy.runs_already(self, up.port)?;
         copy.build_app(up.profile)?;
+        let mut woken = false;
         if !running {
             nodes::make_lab(copy, up)?;
         } else {
-            nodes::wake(copy)?;
+            woken = nodes::wake(copy)?;
             if let Some(wanted) = up.nodes {
                 let have = nodes::numbers(copy)?.len();
                 if usize::try_from(wanted).ok() != Some(have) {
@@ -59,6 +60,11 @@ impl Launcher for Lab {
             },
         };
         on_manager(copy, || {
+            if woken {
+                // A rollout is judged on the health of its new tasks: it begins once the
+                // stack the nodes brought back has settled.
+                converge::wait_settled(copy)?;
+            }
             super::deploy(
                 copy,
                 nodes::SURVEY_PORT,
@@ -66,7 +72,11 @@ impl Launcher for Lab {
                 running,
                 &pulled,
                 layers,
-            )
+            )?;
+            if woken {
+                converge::wait_settled(copy)?;
+            }
+            Ok(())
         })?;
         let port = copy.port()?;
         converge::wait_answering(copy, port)?;

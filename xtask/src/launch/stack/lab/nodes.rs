@@ -167,11 +167,12 @@ fn start_node(
 
 /// Starts the lab's containers that are stopped (this machine restarted, say, or a node was
 /// killed), then waits until their engines answer and the swarm has every node again.
-pub(super) fn wake(copy: &Instance<'_>) -> anyhow::Result<()> {
+/// Whether any was.
+pub(super) fn wake(copy: &Instance<'_>) -> anyhow::Result<bool> {
     let sh = copy.sh;
     let stopped = labelled::names(copy, &["exited", "created"])?;
     if stopped.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     println!(
         "The lab's {} stopped: starting them again.",
@@ -184,7 +185,8 @@ pub(super) fn wake(copy: &Instance<'_>) -> anyhow::Result<()> {
     for &n in &numbers {
         wait_engine(copy, &node(copy, n))?;
     }
-    resume_swarm(copy, numbers.len().try_into()?)
+    resume_swarm(copy, numbers.len().try_into()?)?;
+    Ok(true)
 }
 
 /// The group number that may use this machine's engine: the group of the socket the runner
