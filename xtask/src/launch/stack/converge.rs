@@ -9,6 +9,7 @@ use std::{
 use anyhow::bail;
 use xshell::cmd;
 
+use super::rollout::repository;
 use crate::launch::Instance;
 
 /// How long `up` waits for every replica to be running and healthy.
@@ -84,19 +85,26 @@ pub(in crate::launch) fn wait_converged(
     copy: &Instance<'_>,
     patience: Duration,
 ) -> anyhow::Result<()> {
-    eprintln!("waiting for every replica to be running and healthy:");
-    wait_complete(copy, patience, |_| true, Replicas::complete)
+    let wait = Wait {
+        what: "every replica to be running and healthy",
+        say: Say::Always,
+        pick: |_: &Replicas| true,
+        enough: Replicas::complete,
+    };
+    wait.until_enough(copy, patience)
 }
 
 /// After nodes started again: waits until every service runs as many replicas as it wants,
 /// the tasks Swarm replaced while the nodes were away gone, so that what `up` leaves is what
 /// `ps` and the swarm view show. Says nothing when it does already.
 pub(in crate::launch) fn wait_settled(copy: &Instance<'_>) -> anyhow::Result<()> {
-    if Replicas::of(copy)?.iter().all(Replicas::exact) {
-        return Ok(());
-    }
-    eprintln!("waiting for the tasks replaced while nodes were away to go:");
-    wait_complete(copy, UP_PATIENCE, |_| true, Replicas::exact)
+    let wait = Wait {
+        what: "the tasks replaced while nodes were away to go",
+        say: Say::IfWaiting,
+        pick: |_: &Replicas| true,
+        enough: Replicas::exact,
+    };
+    wait.until_enough(copy, UP_PATIENCE)
 }
 
 /// Before a new app image is rolled out onto a running stack: waits until the services that
@@ -106,60 +114,80 @@ pub(in crate::launch) fn wait_settled(copy: &Instance<'_>) -> anyhow::Result<()>
 /// would see the new tasks fail and roll back. Says nothing when they are already.
 pub(super) fn wait_app_needs(copy: &Instance<'_>, app: &str) -> anyhow::Result<()> {
     // By repository: the app's services may run different versions of it.
-    let repository = |image: &str| -> String {
-        let image = image.split('@').next().unwrap_or(image);
-        match image.rsplit_once(':') {
-            Some((repository, tag)) if !tag.contains('/') => repository.to_owned(),
-            _ => image.to_owned(),
-        }
-    };
     let app = repository(app);
-    let needed = |r: &Replicas| repository(&r.image) != app;
-    if Replicas::of(copy)?
-        .iter()
-        .filter(|r| needed(r))
-        .all(Replicas::complete)
-    {
-        return Ok(());
-    }
-    eprintln!("waiting for the services the app needs before rolling it out:");
-    wait_complete(copy, UP_PATIENCE, needed, Replicas::complete)
+    let wait = Wait {
+        what: "the services the app needs before rolling it out",
+        say: Say::IfWaiting,
+        pick: |r: &Replicas| repository(&r.image) != app,
+        enough: Replicas::complete,
+    };
+    wait.until_enough(copy, UP_PATIENCE)
 }
 
-/// Waits until the services `pick` picks run their replicas as `enough` says, printing the
-/// counts as they change.
-fn wait_complete(
-    copy: &Instance<'_>,
-    patience: Duration,
-    pick: impl Fn(&Replicas) -> bool,
+/// A wait on the services `pick` picks, until they run their replicas as `enough` says.
+struct Wait<P> {
+    /// What is waited for, as `waiting for …` says it.
+    what: &'static str,
+    say: Say,
+    pick: P,
     enough: fn(&Replicas) -> bool,
-) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let mut last = String::new();
-    loop {
-        let now: Vec<Replicas> = Replicas::of(copy)?.into_iter().filter(&pick).collect();
-        let summary = now
-            .iter()
-            .map(Replicas::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        if summary != last {
-            eprintln!("  {:>5.1}s  {summary}", started.elapsed().as_secs_f64());
-            last = summary;
+}
+
+/// When a wait says what it waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Say {
+    Always,
+    /// Only if the first look finds the services not there yet.
+    IfWaiting,
+}
+
+impl<P: Fn(&Replicas) -> bool> Wait<P> {
+    /// Waits, printing the counts as they change.
+    fn until_enough(&self, copy: &Instance<'_>, patience: Duration) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let mut last = String::new();
+        let mut said = self.say == Say::Always;
+        if said {
+            eprintln!("waiting for {}:", self.what);
         }
-        if !now.is_empty() && now.iter().all(enough) {
-            return Ok(());
+        loop {
+            let now: Vec<Replicas> = Replicas::of(copy)?
+                .into_iter()
+                .filter(|r| (self.pick)(r))
+                .collect();
+            let enough = now.iter().all(self.enough);
+            if !said {
+                if enough {
+                    return Ok(());
+                }
+                eprintln!("waiting for {}:", self.what);
+                said = true;
+            }
+            let summary = now
+                .iter()
+                .map(Replicas::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if summary != last {
+                eprintln!("  {:>5.1}s  {summary}", started.elapsed().as_secs_f64());
+                last = summary;
+            }
+            if !now.is_empty() && enough {
+                return Ok(());
+            }
+            if started.elapsed() > patience {
+                let (sh, stack) = (copy.sh, &copy.project);
+                let format = "{{.Name}} {{.CurrentState}} {{.Error}}";
+                let errors = cmd!(sh, "docker stack ps {stack} --no-trunc --format {format}")
+                    .quiet()
+                    .read()
+                    .unwrap_or_default();
+                bail!(
+                    "not every replica was healthy after {patience:?}; the stack's tasks:\n{errors}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
         }
-        if started.elapsed() > patience {
-            let (sh, stack) = (copy.sh, &copy.project);
-            let format = "{{.Name}} {{.CurrentState}} {{.Error}}";
-            let errors = cmd!(sh, "docker stack ps {stack} --no-trunc --format {format}")
-                .quiet()
-                .read()
-                .unwrap_or_default();
-            bail!("not every replica was healthy after {patience:?}; the stack's tasks:\n{errors}");
-        }
-        std::thread::sleep(Duration::from_millis(500));
     }
 }
 

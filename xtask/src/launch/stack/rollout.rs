@@ -80,6 +80,17 @@ pub(super) fn changes(before: &str, now: &str) -> bool {
     before.split('@').next().unwrap_or_default().trim() != now
 }
 
+/// An image's repository: its name without its tag, or the digest Swarm adds
+/// (`registry:5000/survey/step-07-multinode:2@sha256:…` is
+/// `registry:5000/survey/step-07-multinode`).
+pub(super) fn repository(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    image
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map_or(image, |(repository, _)| repository)
+}
+
 /// Removes the tags `up` and `update` made for the stack: the image ids it ran, the versions
 /// `update` built (`:2`, `:3`, ...) and `:broken`. The image `up` builds stays, for the cache.
 pub(in crate::launch) fn remove_version_tags(copy: &Instance<'_>) {
@@ -163,10 +174,7 @@ impl Version {
             .find_map(|l| l.strip_prefix("SURVEY_VERSION="))
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
-        let repository = current
-            .rsplit_once(':')
-            .filter(|(_, tag)| !tag.contains('/'))
-            .map_or(current, |(repository, _)| repository);
+        let repository = repository(current);
         Ok(if broken {
             // Listens on 5001 while its healthcheck asks 5000: it starts, and never gets
             // healthy, so Swarm rolls the update back by itself.
