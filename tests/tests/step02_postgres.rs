@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use sqlx::PgPool;
 use step_02_network::{DbArgs, MIGRATOR, PgStore, store::OpenError};
-use survey::app;
+use survey::{Answer, Kept, Store, app, key};
 use tests::{
     bad_input,
     cluster::{TempCluster, free_port},
@@ -26,7 +26,7 @@ async fn count(pool: &PgPool) -> i64 {
 /// A valid answer becomes one committed row before the thank-you redirect.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn stores_a_row_then_redirects(pool: PgPool) {
-    let app = app(PgStore::from_pool(pool.clone()));
+    let app = app(PgStore::from_pool(&pool));
     let reply = http::post_form(&app, &http::PIKA).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT name, coat, donut FROM cats")
@@ -42,7 +42,7 @@ async fn stores_a_row_then_redirects(pool: PgPool) {
 /// The list page reads Postgres newest first, 20 a page.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn lists_newest_first_in_pages(pool: PgPool) {
-    let app = app(PgStore::from_pool(pool));
+    let app = app(PgStore::from_pool(&pool));
     for n in 1..=21 {
         let name = format!("Cat {n}");
         http::post_form(
@@ -63,7 +63,7 @@ async fn lists_newest_first_in_pages(pool: PgPool) {
 /// Every bad request gets its status and a readable page, and no row is written.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn bad_input_is_refused_and_stores_nothing(pool: PgPool) {
-    let app = app(PgStore::from_pool(pool.clone()));
+    let app = app(PgStore::from_pool(&pool));
     for case in bad_input::cases() {
         let reply = http::send_case(&app, &case).await;
         bad_input::assert_answered(&case, reply.status, &reply.body);
@@ -74,7 +74,7 @@ async fn bad_input_is_refused_and_stores_nothing(pool: PgPool) {
 /// Markup and SQL are stored byte for byte (bound parameters, never spliced into SQL).
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn script_and_sql_are_stored_literally(pool: PgPool) {
-    let app = app(PgStore::from_pool(pool.clone()));
+    let app = app(PgStore::from_pool(&pool));
     let (name, coat, donut) = (
         "<script>alert('meow')</script>",
         "'); DROP TABLE cats; --",
@@ -94,7 +94,7 @@ async fn script_and_sql_are_stored_literally(pool: PgPool) {
 /// The same form (the same key) sent twice is one row, and both sends are thanked.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_form_sent_twice_is_one_row(pool: PgPool) {
-    let app = app(PgStore::from_pool(pool.clone()));
+    let app = app(PgStore::from_pool(&pool));
     let key = http::get(&app, "/").await.form_key();
     let keyed = http::pika_with_key(&key);
     for _ in 0..2 {
@@ -158,6 +158,41 @@ async fn migration_creates_the_cats_table(pool: PgPool) {
     );
 }
 
+/// An answer whose request is given up half way (the visitor left, or its deadline passed)
+/// leaves its connection mid-statement (the store closes that one): every answer after it is
+/// stored at the first try, once each.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_request_given_up_half_way_spoils_no_later_answer(pool: PgPool) {
+    let store = PgStore::from_pool(&pool);
+    let answer = |n: u32| Answer::from_stored(format!("Cat {n}"), "tabby".into(), "jelly".into());
+    // The table locked, so the INSERT waits on the server; then the request is dropped.
+    let mut lock = pool.begin().await.expect("a transaction");
+    sqlx::query("LOCK TABLE cats IN EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .expect("the lock");
+    let given_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        store.insert(key::fresh(), &answer(0)),
+    )
+    .await;
+    assert!(given_up.is_err(), "the INSERT waited for the lock");
+    lock.rollback().await.expect("the lock released");
+    for n in 1..=40 {
+        let kept = store.insert(key::fresh(), &answer(n)).await;
+        assert_eq!(
+            kept.expect("stored at the first try"),
+            Kept::Yes,
+            "answer {n}"
+        );
+    }
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM cats WHERE name <> 'Cat 0'")
+        .fetch_all(&pool)
+        .await
+        .expect("the rows");
+    assert_eq!(names.len(), 40, "each later answer once: {names:?}");
+}
+
 /// The store waits for a server that starts after it, and works as soon as it is up.
 #[tokio::test]
 async fn open_waits_for_a_late_server() {
@@ -172,7 +207,9 @@ async fn open_waits_for_a_late_server() {
         .expect("connected soon after the server started")
         .expect("the task ran")
         .expect("the store opened");
-    assert_eq!(count(store.pool()).await, 0, "migrated and empty");
+    assert!(store.ready().await.is_ok(), "it answers");
+    let pool = PgPool::connect(&cluster.url()).await.expect("a pool");
+    assert_eq!(count(&pool).await, 0, "migrated and empty");
 }
 
 /// With no server at all, it gives up after its patience with an error that says where and

@@ -13,15 +13,7 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
-/// The most connections one app process opens; Postgres's default limit is 100. A request
-/// holds one for its statement and for the check on its return: with 10, sixteen visitors at
-/// once waited for one.
-const MAX_CONNECTIONS: u32 = 16;
-/// How long one attempt, and later one request, may wait for a connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-/// A pooled connection idle for longer is checked before use: in that time the server may
-/// have restarted. One used more recently passed the check sqlx makes when it is returned.
-const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+use crate::connections::{ACQUIRE_TIMEOUT, CHECK_AFTER_IDLE, MAX_CONNECTIONS};
 
 /// Why we stopped trying to connect.
 #[derive(Debug, thiserror::Error)]
@@ -46,23 +38,23 @@ pub enum ConnectError {
 
 // ANCHOR: connect
 /// Waits until the server accepts a connection, retrying while it is unreachable or still
-/// starting, for up to `patience`; then opens the pool.
-pub async fn connect(
-    options: PgConnectOptions,
+/// starting, for up to `patience`.
+pub async fn wait_until_up(
+    options: &PgConnectOptions,
     patience: Duration,
-) -> Result<PgPool, ConnectError> {
-    let target = describe(&options);
+) -> Result<(), ConnectError> {
+    let target = describe(options);
     // One plain connection per attempt, not a pool: a pool retries on its own until its
     // timeout and then reports only "timed out", hiding the real reason from the log.
     match wait_for(
         &format!("Postgres at {target}"),
         patience,
-        || probe(&options),
+        || probe(options),
         is_transient,
     )
     .await
     {
-        Ok(()) => Ok(pool_options().connect_lazy_with(options)),
+        Ok(()) => Ok(()),
         Err(Waited {
             error,
             attempts,
@@ -142,11 +134,19 @@ pub struct Waited<E> {
 
 // ANCHOR_END: connect
 
-/// The pool's settings. sqlx checks a connection with a round trip (a `Sync` message answered
-/// by `ReadyForQuery`) when a request gives it back and, by default, again before the next one
-/// takes it: under load, one round trip per answer for nothing. It is checked before use only
-/// after sitting idle, when the server may have restarted meanwhile
-/// (`answers_after_a_database_restart_are_stored_at_once`).
+/// Waits as [`wait_until_up`] does, then opens sqlx's pool (step 05's pages and workers).
+pub async fn connect(
+    options: PgConnectOptions,
+    patience: Duration,
+) -> Result<PgPool, ConnectError> {
+    wait_until_up(&options, patience).await?;
+    Ok(pool_options().connect_lazy_with(options))
+}
+
+/// The settings of sqlx's pool, for step 05's pages and workers, where a connection serves a
+/// page or a batch rather than one answer. sqlx checks a connection with a round trip when it
+/// is given back and, by default, again before the next use; the second check is made only
+/// after the connection sat idle, when the server may have restarted meanwhile.
 fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)

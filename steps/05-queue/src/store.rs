@@ -84,7 +84,12 @@ impl Store for QueueStore {
     }
 
     async fn page(&self, number: u32) -> Result<AnswerPage, StoreError> {
-        read_page(&self.pool, number, PAGE_QUERY).await
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|err| StoreError::new("reading answers", err))?;
+        read_page(&mut connection, number, PAGE_QUERY).await
     }
 
     /// Ready when Redis answers: taking answers needs the queue alone. While Postgres is away
