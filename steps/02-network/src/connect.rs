@@ -74,8 +74,9 @@ pub async fn wait_until_up(
 }
 
 /// Calls `attempt` until it succeeds, logging each failure, as long as the error is one that
-/// waiting can heal (`is_transient`) and `patience` lasts. Waits grow from 250 ms to 2 s:
-/// quick when the server is nearly up, gentle on it when it is not.
+/// waiting can heal (`is_transient`) and `patience` lasts. Waits grow from 250 ms to 1 s:
+/// quick when the server is nearly up, gentle on it when it is not. (Up to 2 s, an app
+/// started beside a database that needs 2 s to start found it up a second and a half late.)
 pub async fn wait_for<T, E, Fut>(
     what: &str,
     patience: Duration,
@@ -90,7 +91,7 @@ where
     let attempts = AtomicU32::new(0);
     let backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(Duration::from_secs(2))
+        .with_max_delay(Duration::from_secs(1))
         .without_max_times();
     let result = (|| {
         attempts.fetch_add(1, Ordering::Relaxed);

@@ -186,7 +186,7 @@ impl<P: Fn(&Replicas) -> bool> Wait<P> {
                     "not every replica was healthy after {patience:?}; the stack's tasks:\n{errors}"
                 );
             }
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
 }
