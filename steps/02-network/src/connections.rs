@@ -3,10 +3,10 @@
 //!
 //! Why not sqlx's own pool: it checks every connection given back with a round trip (a `Sync`
 //! message answered by `ReadyForQuery`), and no setting turns that off. At one answer per
-//! connection use, that was a round trip per answer for nothing: with it gone, step 04 takes a
-//! fifth more answers a second (`cargo xtask bench`). What the check was for is kept another
-//! way: a connection goes back only when everything done on it succeeded ([`Connection::done`]);
-//! one left mid-statement (an error, a request cancelled) is closed, never reused.
+//! connection use, that was a round trip per answer for nothing (chapter 05, "Where the time
+//! goes"). What the check was for is kept another way: a connection goes back only when
+//! everything done on it succeeded ([`Connection::done`]); one left mid-statement (an error, a
+//! request cancelled) is closed, never reused.
 
 use std::{
     ops::{Deref, DerefMut},

@@ -1,7 +1,8 @@
 //! Step 02: answers in Postgres, in a second container on a network made by hand.
 //!
 //! What this step's code adds: waiting for a database that may start after the app
-//! ([`connect`]), its own pool of connections ([`connections`]), settings from the environment including a password file for secrets
+//! ([`connect`]), a pool of connections that costs no round trip per answer
+//! ([`connections`]), settings from the environment including a password file for secrets
 //! ([`settings`]), and the Postgres store with its migration ([`store`]).
 
 pub mod connect;

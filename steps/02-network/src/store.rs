@@ -39,7 +39,8 @@ impl PgStore {
     pub async fn open(args: &DbArgs) -> Result<Self, OpenError> {
         let options = args.connect_options()?;
         wait_until_up(&options, args.patience()).await?;
-        // A pool of one connection for the migrations, which sqlx's migrator takes.
+        // The migrations on a pool of one connection of their own: sqlx's migrator takes a
+        // pool, and on a borrowed connection its future cannot be sent between threads.
         let migrating = PgPoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -131,8 +132,7 @@ impl Store for PgStore {
 }
 
 /// A failed INSERT, saying whether the row is known not to be there: Postgres refused it (and
-/// rolled it back). A connection that broke on
-/// the way may have broken after the commit.
+/// rolled it back). A connection that broke on the way may have broken after the commit.
 fn insert_error(err: sqlx::Error) -> StoreError {
     match err {
         sqlx::Error::Database(_) => StoreError::nothing_kept("storing an answer", err),
