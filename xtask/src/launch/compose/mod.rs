@@ -217,16 +217,24 @@ fn anonymous_volumes(copy: &Instance<'_>) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-/// `up --detach --wait` of every service, with `extra` options: Compose replaces what
-/// changed and waits until all are healthy.
+/// `up --detach` of every service, with `extra` options: Compose replaces what changed, then
+/// the runner waits until every container is healthy, as `--wait` would, but looking ten
+/// times a second where `--wait` looks every half second.
 fn whole(copy: &Instance<'_>, up: &Up, extra: &[&str], scale: &[&str]) -> anyhow::Result<()> {
     for_up(copy, up)?
         .arg("up")
         .args(extra)
-        .args(["--detach", "--wait"])
+        .arg("--detach")
         .args(scale)
-        .run()
-        .map_err(Into::into)
+        .run()?;
+    let names: Vec<String> = listed(copy, "{{.Names}}")?
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        anyhow::bail!("no container after `up`");
+    }
+    crate::docker::wait_healthy(copy.sh, &names, std::time::Duration::from_secs(120))
 }
 
 /// After a failed `up`: for each container that is not running healthy, its state, what its
