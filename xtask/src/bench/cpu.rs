@@ -1,6 +1,7 @@
 //! Where the processor's time goes while wrk loads a step: each service's containers (read
 //! from their control groups), Docker's proxies for the published port, wrk itself, and the
-//! rest of the machine (the kernel's network work, mostly).
+//! rest of the machine (the kernel's network work, mostly); and of each part's time, how much
+//! the kernel spent on its behalf (its system time: sockets, mostly).
 
 use std::{collections::BTreeMap, time::Instant};
 
@@ -19,12 +20,35 @@ pub struct Meter {
     proxies: Vec<u32>,
 }
 
-/// One container's control group's total CPU time.
+/// One container's control group's CPU time.
 enum CgroupClock {
-    /// cgroup v2: `cpu.stat`'s `usage_usec`.
+    /// cgroup v2: `cpu.stat`'s `usage_usec` and `system_usec`.
     V2(String),
-    /// cgroup v1: `cpuacct.usage`, in nanoseconds.
+    /// cgroup v1: the folder of `cpuacct.usage` and `cpuacct.usage_sys`, in nanoseconds.
     V1(String),
+}
+
+/// Processor seconds: all of them, and those spent in the kernel.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spent {
+    all: f64,
+    kernel: f64,
+}
+
+impl Spent {
+    fn since(self, before: Self) -> Self {
+        Self {
+            all: self.all - before.all,
+            kernel: self.kernel - before.kernel,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Spent {
+    fn add_assign(&mut self, other: Self) {
+        self.all += other.all;
+        self.kernel += other.kernel;
+    }
 }
 
 impl CgroupClock {
@@ -40,9 +64,7 @@ impl CgroupClock {
                 continue;
             };
             if controllers.split(',').any(|c| c == "cpuacct") {
-                return Ok(Self::V1(format!(
-                    "/sys/fs/cgroup/cpuacct{path}/cpuacct.usage"
-                )));
+                return Ok(Self::V1(format!("/sys/fs/cgroup/cpuacct{path}")));
             }
         }
         let path = groups
@@ -52,21 +74,32 @@ impl CgroupClock {
         Ok(Self::V2(format!("/sys/fs/cgroup{path}/cpu.stat")))
     }
 
-    fn seconds(&self) -> anyhow::Result<f64> {
+    fn spent(&self) -> anyhow::Result<Spent> {
         match self {
-            Self::V1(file) => {
-                let nanos: f64 = read(file)?.trim().parse()?;
-                Ok(nanos / 1e9)
+            Self::V1(folder) => {
+                let nanos = |file: &str| -> anyhow::Result<f64> {
+                    Ok(read(&format!("{folder}/{file}"))?.trim().parse::<f64>()? / 1e9)
+                };
+                Ok(Spent {
+                    all: nanos("cpuacct.usage")?,
+                    kernel: nanos("cpuacct.usage_sys")?,
+                })
             }
             Self::V2(file) => {
                 let stat = read(file)?;
-                let micros: f64 = stat
-                    .lines()
-                    .find_map(|l| l.strip_prefix("usage_usec "))
-                    .context("usage_usec in cpu.stat")?
-                    .trim()
-                    .parse()?;
-                Ok(micros / 1e6)
+                let micros = |name: &str| -> anyhow::Result<f64> {
+                    Ok(stat
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                        .with_context(|| format!("{name} in cpu.stat"))?
+                        .trim()
+                        .parse::<f64>()?
+                        / 1e6)
+                };
+                Ok(Spent {
+                    all: micros("usage_usec")?,
+                    kernel: micros("system_usec")?,
+                })
             }
         }
     }
@@ -79,9 +112,9 @@ fn read(file: &str) -> anyhow::Result<String> {
 /// The counters at one moment.
 struct Reading {
     at: Instant,
-    services: BTreeMap<String, f64>,
-    proxies: f64,
-    children: f64,
+    services: BTreeMap<String, Spent>,
+    proxies: Spent,
+    children: Spent,
     busy: f64,
     all: f64,
 }
@@ -113,13 +146,13 @@ impl Meter {
     fn read(&self) -> anyhow::Result<Reading> {
         let mut services = BTreeMap::new();
         for (service, clocks) in &self.services {
-            let mut seconds = 0.0;
+            let mut spent = Spent::default();
             for clock in clocks {
-                seconds += clock.seconds()?;
+                spent += clock.spent()?;
             }
-            services.insert(service.clone(), seconds);
+            services.insert(service.clone(), spent);
         }
-        let mut proxies = 0.0;
+        let mut proxies = Spent::default();
         for pid in &self.proxies {
             proxies += process_seconds(&read(&format!("/proc/{pid}/stat"))?, 13)?;
         }
@@ -146,16 +179,24 @@ impl Meter {
         let after = self.read()?;
         let wall = after.at.duration_since(before.at).as_secs_f64();
         let cores = |seconds: f64| seconds / wall;
-        let mut parts: Vec<(String, f64)> = after
+        let mut spent: Vec<(String, Spent)> = after
             .services
             .iter()
-            .map(|(service, seconds)| {
-                let spent = seconds - before.services.get(service).copied().unwrap_or_default();
-                (service.clone(), cores(spent))
+            .map(|(service, now)| {
+                let then = before.services.get(service).copied().unwrap_or_default();
+                (service.clone(), now.since(then))
             })
             .collect();
-        parts.push(("docker-proxy".into(), cores(after.proxies - before.proxies)));
-        parts.push(("wrk".into(), cores(after.children - before.children)));
+        spent.push(("docker-proxy".into(), after.proxies.since(before.proxies)));
+        spent.push(("wrk".into(), after.children.since(before.children)));
+        let mut parts: Vec<(String, f64)> = spent
+            .iter()
+            .map(|(name, s)| (name.clone(), cores(s.all)))
+            .collect();
+        let kernel = spent
+            .iter()
+            .map(|(name, s)| (name.clone(), cores(s.kernel)))
+            .collect();
         let busy = after.busy - before.busy;
         let named: f64 = parts.iter().map(|(_, c)| c).sum();
         parts.push(("rest".into(), (cores(busy) - named).max(0.0)));
@@ -164,6 +205,7 @@ impl Meter {
             value,
             CpuUse {
                 parts,
+                kernel,
                 idle,
                 micros_per_request: busy / requests.max(1.0) * 1e6,
             },
@@ -194,9 +236,10 @@ fn proxies_of(port: u16) -> anyhow::Result<Vec<u32>> {
     Ok(pids)
 }
 
-/// User plus system time from a `/proc/PID/stat` line, starting at field `first` (0-based,
-/// after the command name): 13 for the process's own, 15 for its waited-for children's.
-fn process_seconds(stat: &str, first: usize) -> anyhow::Result<f64> {
+/// User plus system time, and system time, from a `/proc/PID/stat` line, starting at field
+/// `first` (0-based, after the command name): 13 for the process's own, 15 for its
+/// waited-for children's.
+fn process_seconds(stat: &str, first: usize) -> anyhow::Result<Spent> {
     // The command name is in parentheses and may hold spaces: count fields after it.
     let rest = stat
         .rsplit_once(')')
@@ -210,7 +253,11 @@ fn process_seconds(stat: &str, first: usize) -> anyhow::Result<f64> {
             .context("a field of a /proc stat line")?
             .parse::<f64>()?)
     };
-    Ok((ticks(first)? + ticks(first + 1)?) / TICKS_PER_SECOND)
+    let (user, system) = (ticks(first)?, ticks(first + 1)?);
+    Ok(Spent {
+        all: (user + system) / TICKS_PER_SECOND,
+        kernel: system / TICKS_PER_SECOND,
+    })
 }
 
 /// The machine's busy and total processor seconds so far, all cores together.
@@ -239,7 +286,9 @@ mod tests {
     #[test]
     fn reads_process_times() {
         let stat = "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0";
-        assert_eq!(process_seconds(stat, 13).unwrap(), 3.0);
-        assert_eq!(process_seconds(stat, 15).unwrap(), 0.1);
+        let own = process_seconds(stat, 13).unwrap();
+        assert_eq!((own.all, own.kernel), (3.0, 0.5));
+        let children = process_seconds(stat, 15).unwrap();
+        assert_eq!((children.all, children.kernel), (0.1, 0.03));
     }
 }

@@ -270,6 +270,10 @@ pub struct Ratios {
 pub struct CpuUse {
     /// Part name (a service, `docker-proxy`, `wrk`, `rest`) and the cores it kept busy.
     pub parts: Vec<(String, f64)>,
+    /// Of those, the cores the kernel kept busy for each part but `rest` (its system time);
+    /// none in older reports.
+    #[serde(default)]
+    pub kernel: Vec<(String, f64)>,
     /// Cores nobody used.
     pub idle: f64,
     /// Processor time per request, in microseconds, all parts together.

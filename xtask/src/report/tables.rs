@@ -295,7 +295,9 @@ fn cores(r: &Report) -> String {
     };
     let mut text = format!(
         "\nWhere the {} cores went during the median `POST /` runs (cores kept busy, and each \
-         part's processor time per request; `rest` is mostly the kernel's network work):\n\n\
+         part's processor time per request, with the part of it the kernel spent on its \
+         behalf, in its sockets mostly; `rest` is the rest, mostly network work the kernel \
+         charges to no process):\n\n\
          | | step 04 | step 05 |\n|---|---:|---:|\n",
         r.machine.cores
     );
@@ -314,8 +316,16 @@ fn cores(r: &Report) -> String {
             .iter()
             .find(|(n, _)| n == name)
             .map_or_else(String::new, |(_, cores)| {
-                let micros = used.micros_per_request * cores / busy;
-                format!("{cores:.2} ({micros:.0} µs)")
+                let micros = |cores: f64| used.micros_per_request * cores / busy;
+                let kernel = used.kernel.iter().find(|(n, _)| n == name);
+                match kernel {
+                    Some((_, kernel)) => format!(
+                        "{cores:.2} ({:.0} µs, {:.0} in the kernel)",
+                        micros(*cores),
+                        micros(*kernel)
+                    ),
+                    None => format!("{cores:.2} ({:.0} µs)", micros(*cores)),
+                }
             })
     };
     for name in names {
