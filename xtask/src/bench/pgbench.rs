@@ -26,12 +26,14 @@ pub enum Path {
 }
 
 impl Pgbench {
-    /// One-row INSERTs per second on `copy`'s Postgres, over `path`.
-    pub fn rate(&self, copy: &Instance<'_>, path: Path) -> anyhow::Result<f64> {
+    /// One-row INSERTs per second on `copy`'s Postgres, over `path`: as many as it takes, or
+    /// `paced` at that many a second (pgbench's `--rate`).
+    pub fn rate(&self, copy: &Instance<'_>, path: Path, paced: Option<f64>) -> anyhow::Result<f64> {
         let sh = copy.sh;
         let (clients, duration) = (self.clients.to_string(), self.seconds.to_string());
+        let pace = paced.map_or_else(String::new, |rate| format!(" --rate {rate:.0}"));
         let pgbench = format!(
-            "pgbench -U survey --no-vacuum --client {clients} --jobs 2 --time {duration} --file /dev/stdin survey"
+            "pgbench -U survey --no-vacuum --client {clients} --jobs 2 --time {duration}{pace} --file /dev/stdin survey"
         );
         let pgbench: Vec<&str> = pgbench.split(' ').collect();
         let output = match path {

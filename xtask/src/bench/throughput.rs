@@ -16,7 +16,9 @@ use crate::{
     catalogue::Step,
     images::{Images, Profile},
     launch::{ANY_PORT, Instance, Up},
-    report::{Burst, CpuUse, Load, Queue, Ratios, Side, Sides, Spread, StepResults, median_by},
+    report::{
+        Burst, CpuUse, DbPerRow, Load, Queue, Ratios, Side, Sides, Spread, StepResults, median_by,
+    },
 };
 
 /// What the throughput phases measure, and how hard.
@@ -56,6 +58,16 @@ struct Run {
     beside: Sides<Option<Load>>,
     socket: Sides<f64>,
     network: Sides<f64>,
+    /// Postgres's processor time per row beside step 04: pgbench at its own rate, then
+    /// paced at step 04's `POST /` rate.
+    db: DbRun,
+}
+
+/// Postgres's processor time per row (µs) in one run, at its own rate and paced.
+struct DbRun {
+    full_micros: f64,
+    paced_per_second: f64,
+    paced_micros: f64,
 }
 
 /// Step 05's POST, run after run, with Redis fsyncing per entry and once a second.
@@ -149,17 +161,43 @@ impl Throughput {
                 "    run {run} of {}: wrk GET and POST on 04 and 05, pgbench",
                 self.runs
             );
+            let get = Sides::try_new(|side| self.wrk.get(sh, pair.urls.get(side)))?;
+            let post = Sides::try_new(|side| {
+                pair.meters.get(side).around(|| {
+                    let load = self.wrk.post(sh, pair.urls.get(side))?;
+                    Ok((load, load.per_second * self.wrk.seconds as f64))
+                })
+            })?;
+            let beside = Sides::try_new(|side| self.wrk.post_beside(sh, pair.beside(side)))?;
+            let socket = Sides::try_new(|side| self.pgbench.rate(copy(side), Path::Socket, None))?;
+            // Step 04's Postgres metered, as fast as it goes, then at the direct path's rate.
+            let pgbench_metered = |paced: Option<f64>| {
+                pair.meters.direct.around(|| {
+                    let rate = self
+                        .pgbench
+                        .rate(copy(Side::Direct), Path::Network, paced)?;
+                    Ok((rate, rate * self.pgbench.seconds as f64))
+                })
+            };
+            let (full, full_used) = pgbench_metered(None)?;
+            let network = Sides {
+                direct: full,
+                queue: self.pgbench.rate(copy(Side::Queue), Path::Network, None)?,
+            };
+            let pace = beside.direct.unwrap_or(post.direct.0).per_second;
+            let (paced, paced_used) = pgbench_metered(Some(pace))?;
+            let db = |used: &CpuUse| used.micros_of("db").unwrap_or_default();
             runs.push(Run {
-                get: Sides::try_new(|side| self.wrk.get(sh, pair.urls.get(side)))?,
-                post: Sides::try_new(|side| {
-                    pair.meters.get(side).around(|| {
-                        let load = self.wrk.post(sh, pair.urls.get(side))?;
-                        Ok((load, load.per_second * self.wrk.seconds as f64))
-                    })
-                })?,
-                beside: Sides::try_new(|side| self.wrk.post_beside(sh, pair.beside(side)))?,
-                socket: Sides::try_new(|side| self.pgbench.rate(copy(side), Path::Socket))?,
-                network: Sides::try_new(|side| self.pgbench.rate(copy(side), Path::Network))?,
+                get,
+                post,
+                beside,
+                socket,
+                network,
+                db: DbRun {
+                    full_micros: db(&full_used),
+                    paced_per_second: paced,
+                    paced_micros: db(&paced_used),
+                },
             });
         }
         Ok(runs)
@@ -204,7 +242,7 @@ impl Throughput {
             drains.push(Drain {
                 direct: self.wrk.post(queue.sh, &pair.urls.direct)?,
                 burst: queue::burst(queue, self.wrk, url, self.workers)?,
-                pgbench_network: self.pgbench.rate(queue, Path::Network)?,
+                pgbench_network: self.pgbench.rate(queue, Path::Network, None)?,
             });
         }
         Ok(drains)
@@ -240,6 +278,12 @@ fn results(runs: &[Run], side: Side) -> StepResults {
         post_cpu: median_cpu(runs.iter().map(|r| r.post.get(side).clone()).collect()),
         pgbench_socket_per_second: median(|r| &r.socket),
         pgbench_network_per_second: median(|r| &r.network),
+        pgbench_db: (side == Side::Direct).then(|| DbPerRow {
+            full_micros: Spread::of(runs.iter().map(|r| r.db.full_micros).collect()),
+            paced_per_second: Spread::of(runs.iter().map(|r| r.db.paced_per_second).collect())
+                .median,
+            paced_micros: Spread::of(runs.iter().map(|r| r.db.paced_micros).collect()),
+        }),
     }
 }
 

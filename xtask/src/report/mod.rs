@@ -4,6 +4,7 @@
 //! knows the other).
 
 pub mod tables;
+mod time_spent;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -168,6 +169,14 @@ pub fn median_by<T>(mut items: Vec<T>, rate: impl Fn(&T) -> f64) -> Option<T> {
     items.into_iter().nth(middle)
 }
 
+/// A median in bold, then the lowest and highest in brackets, with `digits` decimals.
+fn spread(s: &Spread, digits: usize) -> String {
+    format!(
+        "**{:.digits$}** ({:.digits$} to {:.digits$})",
+        s.median, s.min, s.max
+    )
+}
+
 /// A median with the smallest and largest of the runs it is the median of.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Spread {
@@ -201,6 +210,21 @@ pub struct StepResults {
     /// Where the cores went during the median `POST /` run.
     #[serde(default)]
     pub post_cpu: Option<CpuUse>,
+    /// Postgres's processor time per row under pgbench over the network, at its own rate and
+    /// at this step's (step 04 only; none in older reports).
+    #[serde(default)]
+    pub pgbench_db: Option<DbPerRow>,
+}
+
+/// Postgres's processor time per one-row INSERT (µs) under pgbench over the network: as fast
+/// as it goes, and paced at the rate the direct path's `POST /` reached in the same run (from
+/// beside the app where that was measured). Fewer commits a second share fewer WAL flushes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct DbPerRow {
+    pub full_micros: Spread,
+    /// The paced rate pgbench kept, rows per second (the median run's).
+    pub paced_per_second: f64,
+    pub paced_micros: Spread,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -278,6 +302,15 @@ pub struct CpuUse {
     pub idle: f64,
     /// Processor time per request, in microseconds, all parts together.
     pub micros_per_request: f64,
+}
+
+impl CpuUse {
+    /// The processor time per request (µs) of the part `name`, if it was measured.
+    pub fn micros_of(&self, name: &str) -> Option<f64> {
+        let busy: f64 = self.parts.iter().map(|(_, cores)| cores).sum();
+        let (_, cores) = self.parts.iter().find(|(n, _)| n == name)?;
+        Some(self.micros_per_request * cores / busy)
+    }
 }
 
 /// What a learner feels: how long `up` takes, an edit takes to be served, how much memory

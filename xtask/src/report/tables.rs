@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{Comparison, CpuUse, Report, Spread};
+use super::{Comparison, Report, spread};
 
 /// The files rendered from a saved report: (path, Markdown).
 pub fn rendered(report: &Report) -> Vec<(&'static str, String)> {
@@ -90,13 +90,6 @@ fn header(r: &Report) -> String {
     )
 }
 
-fn spread(s: &Spread, digits: usize) -> String {
-    format!(
-        "**{:.digits$}** ({:.digits$} to {:.digits$})",
-        s.median, s.min, s.max
-    )
-}
-
 /// What a learner feels: chapter 03 and the introduction include it.
 fn learner(r: &Report) -> String {
     let l = &r.learner;
@@ -158,7 +151,8 @@ fn throughput(r: &Report) -> String {
     );
     text.push_str(&loads(r));
     text.push_str(&ratios(r));
-    text.push_str(&cores(r));
+    text.push_str(&super::time_spent::cores(r));
+    text.push_str(&super::time_spent::db_per_row(r));
     text
 }
 
@@ -285,62 +279,6 @@ fn ratios(r: &Report) -> String {
             );
         }
     }
-    text
-}
-
-/// Where the cores went during the median `POST /` runs, step 04 beside step 05.
-fn cores(r: &Report) -> String {
-    let (Some(direct), Some(queue)) = (&r.direct.post_cpu, &r.queue.post_cpu) else {
-        return String::new();
-    };
-    let mut text = format!(
-        "\nWhere the {} cores went during the median `POST /` runs (cores kept busy, and each \
-         part's processor time per request, with the part of it the kernel spent on its \
-         behalf, in its sockets mostly; `rest` is the rest, mostly network work the kernel \
-         charges to no process):\n\n\
-         | | step 04 | step 05 |\n|---|---:|---:|\n",
-        r.machine.cores
-    );
-    let mut names: Vec<&str> = direct.parts.iter().map(|(n, _)| n.as_str()).collect();
-    for (name, _) in &queue.parts {
-        if !names.contains(&name.as_str()) {
-            names.push(name);
-        }
-    }
-    // The services first, by name; then the proxy, wrk and the rest, as measured.
-    let tail = ["docker-proxy", "wrk", "rest"];
-    names.sort_by_key(|n| (tail.iter().position(|t| t == n), *n));
-    let of = |used: &CpuUse, name: &str| {
-        let busy: f64 = used.parts.iter().map(|(_, cores)| cores).sum();
-        used.parts
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or_else(String::new, |(_, cores)| {
-                let micros = |cores: f64| used.micros_per_request * cores / busy;
-                let kernel = used.kernel.iter().find(|(n, _)| n == name);
-                match kernel {
-                    Some((_, kernel)) => format!(
-                        "{cores:.2} ({:.0} µs, {:.0} in the kernel)",
-                        micros(*cores),
-                        micros(*kernel)
-                    ),
-                    None => format!("{cores:.2} ({:.0} µs)", micros(*cores)),
-                }
-            })
-    };
-    for name in names {
-        let _ = writeln!(
-            text,
-            "| {name} | {} | {} |",
-            of(direct, name),
-            of(queue, name)
-        );
-    }
-    let _ = writeln!(
-        text,
-        "| idle | {:.2} | {:.2} |\n| processor time per request | {:.0} µs | {:.0} µs |",
-        direct.idle, queue.idle, direct.micros_per_request, queue.micros_per_request
-    );
     text
 }
 
