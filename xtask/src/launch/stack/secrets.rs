@@ -20,15 +20,17 @@ const SECRETS: [&str; 4] = [
 pub(super) fn ensure(copy: &Instance<'_>) -> anyhow::Result<()> {
     let sh = copy.sh;
     let label = format!("survey.project={}", copy.project);
+    let existing = existing(copy)?;
+    let exists = |name: &str| existing.iter().any(|e| e == name);
     let redis = scoped(copy, "redis-password");
-    let redis_password = if exists(copy, &redis) {
+    let redis_password = if exists(&redis) {
         None
     } else {
         Some(random_password()?)
     };
     for secret in SECRETS {
         let name = scoped(copy, secret);
-        if exists(copy, &name) {
+        if exists(&name) {
             continue;
         }
         let value = match secret {
@@ -55,18 +57,31 @@ pub(super) fn ensure(copy: &Instance<'_>) -> anyhow::Result<()> {
 /// Removes the stack's secrets (`down --volumes`).
 pub(super) fn remove(copy: &Instance<'_>) -> anyhow::Result<()> {
     let sh = copy.sh;
-    for secret in SECRETS {
-        let name = scoped(copy, secret);
-        if exists(copy, &name) {
-            cmd!(sh, "docker secret rm {name}").ignore_stdout().run()?;
-        }
+    let existing = existing(copy)?;
+    let ours: Vec<String> = SECRETS
+        .iter()
+        .map(|secret| scoped(copy, secret))
+        .filter(|name| existing.contains(name))
+        .collect();
+    if !ours.is_empty() {
+        cmd!(sh, "docker secret rm {ours...}")
+            .ignore_stdout()
+            .run()
+            .context("removing the stack's secrets")?;
     }
     Ok(())
 }
 
-fn exists(copy: &Instance<'_>, name: &str) -> bool {
+/// The names of the secrets the swarm holds whose names start as the stack's do: one
+/// question to the engine, not one per secret.
+fn existing(copy: &Instance<'_>) -> anyhow::Result<Vec<String>> {
     let sh = copy.sh;
-    crate::docker::succeeds(cmd!(sh, "docker secret inspect {name}"))
+    let (prefix, format) = (format!("name={}_", copy.project), "{{.Name}}");
+    let listed = cmd!(sh, "docker secret ls --filter {prefix} --format {format}")
+        .quiet()
+        .read()
+        .context("listing the swarm's secrets")?;
+    Ok(listed.lines().map(str::to_owned).collect())
 }
 
 /// A random password: 32 hexadecimal digits from the kernel's random source.
