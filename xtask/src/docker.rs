@@ -125,6 +125,9 @@ pub fn require_free_port(port: u16) -> anyhow::Result<()> {
     }
 }
 
+/// How long `up` waits for a step's containers to report healthy.
+pub const HEALTHY_WITHIN: Duration = Duration::from_secs(120);
+
 /// Waits until every container reports `healthy`, printing progress; fails with the
 /// container's last health output if one turns unhealthy or `limit` passes.
 pub fn wait_healthy(sh: &Shell, containers: &[String], limit: Duration) -> anyhow::Result<()> {

@@ -1,8 +1,6 @@
 //! What the two plain-docker launchers share: their containers and network carry the label
 //! `survey.project=NAME`, so `down`, `ps` and `logs` find them by it.
 
-use std::time::Duration;
-
 use xshell::cmd;
 
 use super::{Input, Instance};
@@ -151,7 +149,7 @@ pub fn container(copy: &Instance<'_>, service: &str) -> String {
 /// Waits for `services`' containers to be healthy.
 pub fn wait_healthy(copy: &Instance<'_>, services: &[&str]) -> anyhow::Result<()> {
     let names: Vec<String> = services.iter().map(|s| container(copy, s)).collect();
-    crate::docker::wait_healthy(copy.sh, &names, Duration::from_secs(120))
+    crate::docker::wait_healthy(copy.sh, &names, crate::docker::HEALTHY_WITHIN)
 }
 
 /// `docker exec` into `service`'s container.

@@ -304,15 +304,6 @@ pub struct CpuUse {
     pub micros_per_request: f64,
 }
 
-impl CpuUse {
-    /// The processor time per request (µs) of the part `name`, if it was measured.
-    pub fn micros_of(&self, name: &str) -> Option<f64> {
-        let busy: f64 = self.parts.iter().map(|(_, cores)| cores).sum();
-        let (_, cores) = self.parts.iter().find(|(n, _)| n == name)?;
-        Some(self.micros_per_request * cores / busy)
-    }
-}
-
 /// What a learner feels: how long `up` takes, an edit takes to be served, how much memory
 /// the services use idle, how big the app image is.
 #[derive(Debug, Serialize, Deserialize)]

@@ -5,6 +5,37 @@ use std::fmt::Write;
 
 use super::{CpuUse, Report, spread};
 
+impl CpuUse {
+    /// The cores the part `name` kept busy, if it was measured.
+    pub fn cores_of(&self, name: &str) -> Option<f64> {
+        find(&self.parts, name)
+    }
+
+    /// The processor time per request (µs) of the part `name`, if it was measured.
+    pub fn micros_of(&self, name: &str) -> Option<f64> {
+        self.cores_of(name).map(|cores| self.micros(cores))
+    }
+
+    /// The part of that the kernel spent on the part's behalf (µs), if it was measured.
+    pub fn kernel_micros_of(&self, name: &str) -> Option<f64> {
+        find(&self.kernel, name).map(|cores| self.micros(cores))
+    }
+
+    /// `cores` kept busy during the load, as processor time per request (µs).
+    fn micros(&self, cores: f64) -> f64 {
+        let busy: f64 = self.parts.iter().map(|(_, cores)| cores).sum();
+        self.micros_per_request * cores / busy
+    }
+}
+
+/// The figure of the part `name` in `parts`.
+fn find(parts: &[(String, f64)], name: &str) -> Option<f64> {
+    parts
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, value)| *value)
+}
+
 /// Where the cores went during the median `POST /` runs, step 04 beside step 05.
 pub fn cores(r: &Report) -> String {
     let (Some(direct), Some(queue)) = (&r.direct.post_cpu, &r.queue.post_cpu) else {
@@ -28,22 +59,13 @@ pub fn cores(r: &Report) -> String {
     let tail = ["docker-proxy", "wrk", "rest"];
     names.sort_by_key(|n| (tail.iter().position(|t| t == n), *n));
     let of = |used: &CpuUse, name: &str| {
-        let busy: f64 = used.parts.iter().map(|(_, cores)| cores).sum();
-        used.parts
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or_else(String::new, |(_, cores)| {
-                let micros = |cores: f64| used.micros_per_request * cores / busy;
-                let kernel = used.kernel.iter().find(|(n, _)| n == name);
-                match kernel {
-                    Some((_, kernel)) => format!(
-                        "{cores:.2} ({:.0} µs, {:.0} in the kernel)",
-                        micros(*cores),
-                        micros(*kernel)
-                    ),
-                    None => format!("{cores:.2} ({:.0} µs)", micros(*cores)),
-                }
-            })
+        let (Some(cores), Some(micros)) = (used.cores_of(name), used.micros_of(name)) else {
+            return String::new();
+        };
+        match used.kernel_micros_of(name) {
+            Some(kernel) => format!("{cores:.2} ({micros:.0} µs, {kernel:.0} in the kernel)"),
+            None => format!("{cores:.2} ({micros:.0} µs)"),
+        }
     };
     for name in names {
         let _ = writeln!(

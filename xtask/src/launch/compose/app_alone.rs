@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use xshell::cmd;
 
-use super::{containers, for_up, listed, whole};
+use super::{containers, for_up, listed, wait_healthy, whole};
 use crate::launch::{Instance, Up};
 
 /// What runs, when the app's services alone may need replacing.
@@ -131,10 +131,7 @@ impl AppAlone {
             .args(&self.services)
             .run()?;
         let names = service_containers(copy, &self.services)?;
-        if names.is_empty() {
-            bail!("no container of {} after `up`", self.services.join(", "));
-        }
-        crate::docker::wait_healthy(sh, &names, std::time::Duration::from_secs(120))
+        wait_healthy(copy, &names, &self.services.join(", "))
     }
 }
 

@@ -2,7 +2,7 @@
 
 mod app_alone;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use xshell::cmd;
 
 use super::{Input, Instance, Launcher, Service, Up};
@@ -231,10 +231,16 @@ fn whole(copy: &Instance<'_>, up: &Up, extra: &[&str], scale: &[&str]) -> anyhow
         .split_whitespace()
         .map(str::to_owned)
         .collect();
+    wait_healthy(copy, &names, "the project")
+}
+
+/// After an `up` that started `names`, the containers of `what`: waits until all are healthy
+/// (failing with the log of one that turns unhealthy or exits).
+fn wait_healthy(copy: &Instance<'_>, names: &[String], what: &str) -> anyhow::Result<()> {
     if names.is_empty() {
-        anyhow::bail!("no container after `up`");
+        bail!("no container of {what} after `up`");
     }
-    crate::docker::wait_healthy(copy.sh, &names, std::time::Duration::from_secs(120))
+    crate::docker::wait_healthy(copy.sh, names, crate::docker::HEALTHY_WITHIN)
 }
 
 /// After a failed `up`: for each container that is not running healthy, its state, what its

@@ -21,7 +21,7 @@ pub(super) fn ensure(copy: &Instance<'_>) -> anyhow::Result<()> {
     let sh = copy.sh;
     let label = format!("survey.project={}", copy.project);
     let existing = existing(copy)?;
-    let exists = |name: &str| existing.iter().any(|e| e == name);
+    let exists = |name: &String| existing.contains(name);
     let redis = scoped(copy, "redis-password");
     let redis_password = if exists(&redis) {
         None
